@@ -1,0 +1,1 @@
+"""Backends turn a rewritten FunctionGraph into a callable (see symgraph.compile.mode)."""

@@ -1,0 +1,22 @@
+"""Symbolic tensors: types, constructors and every tensor operation.
+
+``import symgraph.tensor as T`` gives the Theano-style namespace.
+"""
+
+from symgraph.tensor.type import *  # noqa: F401,F403
+from symgraph.tensor.type import TensorType
+from symgraph.tensor.variable import TensorConstant, TensorVariable
+from symgraph.tensor.basic import (
+    NotScalarConstantError, as_tensor, as_tensor_variable, constant, get_scalar_constant_value,
+)
+from symgraph.tensor.elemwise import DimShuffle, Elemwise, dimshuffle, transpose
+from symgraph.tensor.math import *  # noqa: F401,F403
+from symgraph.tensor.shape import *  # noqa: F401,F403
+from symgraph.tensor.reduction import *  # noqa: F401,F403
+from symgraph.tensor.dot import *  # noqa: F401,F403
+from symgraph.tensor.creation import *  # noqa: F401,F403
+from symgraph.tensor.join import *  # noqa: F401,F403
+from symgraph.tensor.sort import *  # noqa: F401,F403
+from symgraph.tensor.subtensor import *  # noqa: F401,F403
+from symgraph.tensor import nnet  # noqa: F401
+from symgraph.tensor.nnet import *  # noqa: F401,F403
