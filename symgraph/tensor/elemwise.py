@@ -14,8 +14,9 @@ from symgraph.graph.basic import Apply
 from symgraph.graph.op import Op
 from symgraph.graph.utils import ShapeError
 from symgraph.scalar.basic import ScalarOp
-from symgraph.tensor.basic import as_tensor_variable
+from symgraph.tensor.basic import as_tensor_variable, constant
 from symgraph.tensor.type import TensorType
+from symgraph.tensor.variable import TensorConstant
 
 
 def _fmt_shape(shape):
@@ -75,7 +76,12 @@ class Elemwise(Op):
         padded = []
         for i in inputs:
             if i.ndim < nd:
-                i = dimshuffle(i, ("x",) * (nd - i.ndim) + tuple(range(i.ndim)))
+                if isinstance(i, TensorConstant):
+                    # pad constants directly: the graph stays as the user wrote it
+                    i = constant(i.data.reshape((1,) * (nd - i.ndim) + i.data.shape),
+                                 name=i.name, dtype=i.dtype)
+                else:
+                    i = dimshuffle(i, ("x",) * (nd - i.ndim) + tuple(range(i.ndim)))
             padded.append(i)
         shape = broadcast_static_shape([i.type.shape for i in padded],
                                        what=f"the inputs of {self}")

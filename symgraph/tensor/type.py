@@ -197,7 +197,7 @@ class TensorType(Type):
 
     def constant_str(self, data) -> str:
         arr = np.asarray(data)
-        if arr.ndim == 0:
+        if arr.size == 1:
             return str(arr.item())
         if arr.size <= 6:
             return np.array2string(arr, separator=",").replace("\n", "")
@@ -298,8 +298,12 @@ def _plural(ctor):
     return many
 
 
-for _name in list(_families) + ["scalar", "vector", "matrix", "row", "col", "tensor3", "tensor4"]:
+for _name in list(_families) + ["scalar", "vector", "row", "col", "tensor3", "tensor4"]:
     globals()[_name + "s"] = _plural(globals()[_name])
+matrices = _plural(matrix)
+for _p in _FAMILY_PREFIX:
+    globals()[_p + "matrices"] = _plural(globals()[_p + "matrix"])
 
 __all__ = ["TensorType", "tensor", "scalar", "vector", "matrix", "row", "col", "tensor3",
-           "tensor4", "tensor5", *_families]
+           "tensor4", "tensor5", *_families, *(n + "s" for n in _families),
+           "scalars", "vectors", "matrices", "rows", "cols", "tensor3s", "tensor4s"]

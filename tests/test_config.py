@@ -1,0 +1,29 @@
+import pytest
+
+import symgraph.tensor as T
+from symgraph.config import Config, config
+
+
+def test_floatX_default_and_change_flags():
+    assert config.floatX == "float64"
+    with config.change_flags(floatX="float32"):
+        assert T.vector().dtype == "float32"
+        assert T.constant(1.5).dtype == "float32"
+    assert T.vector().dtype == "float64"
+
+
+def test_invalid_values_and_names():
+    with pytest.raises(ValueError, match="floatX"):
+        config.floatX = "float16"
+    with pytest.raises(AttributeError, match="no setting"):
+        config.nonexistent = 1
+    with pytest.raises(AttributeError, match="no setting"):
+        config.nonexistent
+
+
+def test_env_flags_parse():
+    c = Config()
+    c.load_env("floatX=float32, mode=py")
+    assert c.floatX == "float32" and c.mode == "py"
+    with pytest.raises(ValueError, match="name=value"):
+        c.load_env("floatX")
