@@ -85,7 +85,9 @@ def as_tensor_variable(x, name=None, ndim=None, dtype=None) -> TensorVariable:
         return x
     if isinstance(x, (list, tuple)) and any(_holds_variable(e) for e in x):
         from symgraph.tensor.join import stack
-        out = stack([as_tensor_variable(e, dtype=dtype) for e in x])
+        # Python numbers stay weak (they take the variables' dtype) unless dtype is given.
+        out = stack([e if dtype is None and is_python_scalar(e)
+                     else as_tensor_variable(e, dtype=dtype) for e in x])
         out.tag.stacked_from_list = len(x)
         if name is not None:
             out.name = name

@@ -1,2 +1,221 @@
-"""(being written)"""
-__all__ = []
+"""Neural-network helpers: Theano's ``T.nnet`` namespace.
+
+``softmax`` and ``log_softmax`` are ops of their own (Softmax, LogSoftmax) so that
+later rewrites and the gradient can recognise them; both subtract the maximum
+along the axis first, so large inputs do not overflow. ``categorical_crossentropy``
+with integer labels uses a dedicated op that picks one probability per row
+(CrossentropyCategorical1Hot) instead of building a one-hot matrix.
+``sigmoid``, ``softplus`` and ``relu`` are the elementwise functions of
+symgraph.tensor.math, re-exported here under their Theano home.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symgraph.graph.basic import Apply
+from symgraph.graph.op import Op
+from symgraph.graph.utils import ShapeError
+from symgraph.scalar.basic import to_float
+from symgraph.tensor.basic import as_tensor_variable
+from symgraph.tensor.math import (
+    as_elemwise_inputs, log, mul, neg, relu, sigmoid, softplus, sub,
+)
+from symgraph.tensor.reduction import normalize_axis
+from symgraph.tensor.reduction import sum as _sum
+from symgraph.tensor.type import TensorType
+
+
+def _float_dtype(x, what):
+    """The float dtype ``what`` computes ``x`` in; complex input is refused."""
+    if x.type.dtype_kind == "c":
+        raise TypeError(f"{what} expects real input, got {x} of type {x.type}")
+    return to_float(x.dtype)
+
+
+def _norm_axis(axis, ndim, what):
+    return normalize_axis(axis, ndim, what)[0]
+
+
+class _SoftmaxBase(Op):
+    __props__ = ("axis",)
+    _name = ""
+
+    def __init__(self, axis=-1):
+        if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"{type(self).__name__}: axis must be an int, got {axis!r}")
+        self.axis = int(axis)
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        dtype = _float_dtype(x, self._name)
+        if x.ndim < 1:
+            raise TypeError(f"{self._name} expects a tensor of at least 1 dimension, got {x} "
+                            f"of type {x.type}")
+        if not -x.ndim <= self.axis < x.ndim:
+            raise np.exceptions.AxisError(
+                f"{self._name}: axis {self.axis} is out of bounds for {x} of type {x.type} "
+                f"({x.ndim} dimensions)")
+        return Apply(self, [x], [TensorType(dtype, shape=x.type.shape)()])
+
+    def _shifted(self, node, x, finite_only=False):
+        """x minus its maximum along the axis, in the output dtype (an empty axis is fine);
+        with ``finite_only`` an infinite maximum is not subtracted (as SciPy's log_softmax,
+        so a row holding +inf gives -inf, not nan, at its finite entries)."""
+        x = x.astype(node.outputs[0].type.numpy_dtype, copy=False)
+        m = np.max(x, axis=self.axis, keepdims=True, initial=-np.inf)
+        if finite_only:
+            m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+        return x - m
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [tuple(input_shapes[0])]
+
+
+class Softmax(_SoftmaxBase):
+    """exp(x) / sum(exp(x)) along ``axis``, computed after subtracting the maximum.
+
+    A slice holding +inf, or only -inf, gives nan (as SciPy's softmax).
+    """
+
+    __props__ = ("axis",)
+    _name = "softmax"
+
+    def perform(self, node, inputs, output_storage):
+        with np.errstate(all="ignore"):
+            e = np.exp(self._shifted(node, inputs[0]))
+            out = e / e.sum(axis=self.axis, keepdims=True)
+        output_storage[0][0] = out
+
+
+class LogSoftmax(_SoftmaxBase):
+    """x - logsumexp(x) along ``axis``, computed after subtracting the maximum."""
+
+    __props__ = ("axis",)
+    _name = "log_softmax"
+
+    def perform(self, node, inputs, output_storage):
+        with np.errstate(all="ignore"):
+            z = self._shifted(node, inputs[0], finite_only=True)
+            out = z - np.log(np.exp(z).sum(axis=self.axis, keepdims=True))
+        output_storage[0][0] = out
+
+
+def softmax(x, axis=-1):
+    """The softmax of ``x`` along ``axis`` (default the last); discrete input becomes float."""
+    x = as_tensor_variable(x)
+    if x.ndim < 1:
+        raise TypeError(f"softmax expects a tensor of at least 1 dimension, got {x} "
+                        f"of type {x.type}")
+    return Softmax(_norm_axis(axis, x.ndim, "softmax"))(x)
+
+
+def log_softmax(x, axis=-1):
+    """log(softmax(x)) along ``axis``, without the underflow of taking log of softmax."""
+    x = as_tensor_variable(x)
+    if x.ndim < 1:
+        raise TypeError(f"log_softmax expects a tensor of at least 1 dimension, got {x} "
+                        f"of type {x.type}")
+    return LogSoftmax(_norm_axis(axis, x.ndim, "log_softmax"))(x)
+
+
+class CrossentropyCategorical1Hot(Op):
+    """-log(coding_dist[..., label]) for integer labels: one value per label.
+
+    ``coding_dist`` has shape (..., n_classes) and holds probabilities; ``labels``
+    holds class indices with the shape of ``coding_dist`` minus its last axis
+    (Theano's matrix/vector case is the common one). A label outside
+    [0, n_classes) raises IndexError at run time.
+    """
+
+    __props__ = ()
+
+    def make_node(self, coding_dist, labels):
+        p = as_tensor_variable(coding_dist)
+        y = as_tensor_variable(labels)
+        if p.type.dtype_kind not in "f":
+            raise TypeError(f"crossentropy_categorical_1hot expects float probabilities, got "
+                            f"{p} of type {p.type}")
+        if y.type.dtype_kind not in "iu":
+            raise TypeError(f"crossentropy_categorical_1hot expects integer labels, got "
+                            f"{y} of type {y.type}")
+        if p.ndim < 1 or y.ndim != p.ndim - 1:
+            raise TypeError(f"crossentropy_categorical_1hot expects labels with one dimension "
+                            f"fewer than the probabilities, got {p} of type {p.type} and "
+                            f"{y} of type {y.type}")
+        shape = []
+        for d, (a, b) in enumerate(zip(p.type.shape[:-1], y.type.shape)):
+            if a is not None and b is not None and a != b:
+                raise ShapeError(f"crossentropy_categorical_1hot: dimension {d} has length "
+                                 f"{a} in the probabilities {p} ({p.type}) but {b} in the "
+                                 f"labels {y} ({y.type})")
+            shape.append(a if a is not None else b)
+        return Apply(self, [p, y], [TensorType(p.dtype, shape=tuple(shape))()])
+
+    def perform(self, node, inputs, output_storage):
+        p, y = inputs
+        if p.shape[:-1] != y.shape:
+            raise ShapeError(f"crossentropy_categorical_1hot: probabilities of shape {p.shape} "
+                             f"need labels of shape {p.shape[:-1]}, got labels of shape "
+                             f"{y.shape}")
+        k = p.shape[-1]
+        bad = (y < 0) | (y >= k)
+        if bad.any():
+            label = y[bad].flat[0]
+            raise IndexError(f"crossentropy_categorical_1hot: label {label} is out of range "
+                             f"for {k} classes (labels must lie in [0, {k}))")
+        picked = np.take_along_axis(p, y[..., None].astype(np.intp), axis=-1)[..., 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = -np.log(picked)
+        output_storage[0][0] = np.asarray(out, dtype=node.outputs[0].type.numpy_dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [tuple(input_shapes[1])]
+
+
+crossentropy_categorical_1hot = CrossentropyCategorical1Hot()
+
+
+def categorical_crossentropy(coding_dist, true_dist):
+    """Cross-entropy between predicted class probabilities and the targets.
+
+    ``true_dist`` is either integer labels (one dimension fewer than
+    ``coding_dist``: -log(coding_dist[i, y_i])) or a distribution of the shape of
+    ``coding_dist`` (one-hot or soft: -sum(true_dist * log(coding_dist), axis=-1)).
+    """
+    p = as_tensor_variable(coding_dist)
+    t = as_tensor_variable(true_dist)
+    if t.ndim == p.ndim - 1 and t.type.dtype_kind in "iu":
+        return crossentropy_categorical_1hot(p, t)
+    if t.ndim == p.ndim and p.ndim >= 1:
+        return neg(_sum(mul(t, log(p)), axis=-1))
+    raise TypeError(f"categorical_crossentropy: true_dist must be integer labels with one "
+                    f"dimension fewer than coding_dist, or a distribution of the same number "
+                    f"of dimensions; got coding_dist {p} of type {p.type} and true_dist {t} "
+                    f"of type {t.type}")
+
+
+def binary_crossentropy(output, target):
+    """-(target * log(output) + (1 - target) * log(1 - output)), elementwise.
+
+    ``output`` holds probabilities; from logits prefer sigmoid_binary_crossentropy.
+    """
+    o, t = as_elemwise_inputs([output, target])
+    return neg(mul(t, log(o)) + mul(sub(1, t), log(sub(1, o))))
+
+
+def sigmoid_binary_crossentropy(logits, target):
+    """binary_crossentropy(sigmoid(logits), target), computed stably from the logits.
+
+    Uses t * softplus(-x) + (1 - t) * softplus(x), which neither overflows nor takes
+    the log of a probability rounded to 0 or 1.
+    """
+    x, t = as_elemwise_inputs([logits, target])
+    return mul(t, softplus(neg(x))) + mul(sub(1, t), softplus(x))
+
+
+__all__ = [
+    "Softmax", "LogSoftmax", "CrossentropyCategorical1Hot", "softmax", "log_softmax",
+    "sigmoid", "softplus", "relu", "categorical_crossentropy",
+    "crossentropy_categorical_1hot", "binary_crossentropy", "sigmoid_binary_crossentropy",
+]

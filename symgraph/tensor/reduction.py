@@ -1,2 +1,593 @@
-"""(being written)"""
-__all__ = []
+"""Reductions: sum, prod, mean, var, std, max, min, argmax, argmin, any, all,
+logsumexp, and the cumulative ops cumsum and cumprod.
+
+``CAReduce`` (a commutative, associative scalar op folded over some axes) lives
+here rather than next to Elemwise in elemwise.py: it is the op behind every
+reduction, and keeping the reductions and their dtype rules in one module keeps
+elemwise.py about elementwise work only.
+
+The functions follow NumPy's signatures and dtype rules (NumPy 2):
+
+- ``sum``/``prod``/``cumsum``/``cumprod`` of bool and signed integers narrower than
+  int64 give int64, of unsigned integers uint64; floats and complexes keep their
+  dtype; ``dtype=`` overrides.
+- ``mean`` of discrete input gives float64; ``var``/``std`` of complex input are real.
+- ``max``/``min`` keep the dtype and, like ``argmax``/``argmin``, refuse complex input
+  (as Theano) and raise ValueError at run time on an empty axis (as NumPy).
+
+``axis`` is an int, a tuple of ints, or None (every axis); negative axes count
+from the end. ``keepdims=True`` puts the reduced axes back as broadcastable
+dimensions of length 1.
+
+Several names here shadow Python builtins (sum, max, min, all, any); the module
+uses ``builtins.<name>`` where it needs the originals.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from symgraph.graph.basic import Apply, Variable
+from symgraph.graph.op import Op
+from symgraph.scalar import math as sm
+from symgraph.scalar.basic import ScalarOp, to_float
+from symgraph.tensor.basic import as_tensor_variable, constant
+from symgraph.tensor.elemwise import dimshuffle
+from symgraph.tensor.type import TensorType, normalize_dtype
+
+_AxisError = np.exceptions.AxisError
+
+
+# ----------------------------------------------------------------------- helpers
+
+def _as_int_axis(a, fname):
+    if isinstance(a, Variable):
+        data = getattr(a, "data", None)
+        if data is None:
+            raise TypeError(f"{fname}: axis must be known when the graph is built (an int, a "
+                            f"tuple of ints or None), got the symbolic variable {a}")
+        a = data
+    if isinstance(a, np.ndarray):
+        if a.ndim != 0:
+            raise TypeError(f"{fname}: axis entries must be ints, got an array of shape {a.shape}")
+        a = a[()]
+    if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+        raise TypeError(f"{fname}: axis entries must be ints, got {a!r} "
+                        f"({type(a).__name__})")
+    return int(a)
+
+
+def normalize_axis(axis, ndim, fname="reduction"):
+    """``axis`` (None, an int or a sequence of ints, negatives allowed) as a sorted tuple
+    of distinct non-negative ints below ``ndim``; None means every axis."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, Variable) and getattr(axis, "data", None) is not None:
+        axis = axis.data
+    if isinstance(axis, np.ndarray) and axis.ndim == 1:
+        axis = list(axis)
+    if isinstance(axis, (list, tuple)):
+        raw = [_as_int_axis(a, fname) for a in axis]
+    else:
+        raw = [_as_int_axis(axis, fname)]
+    out = []
+    for a in raw:
+        if not -ndim <= a < ndim:
+            raise _AxisError(f"{fname}: axis {a} is out of bounds for a tensor of "
+                             f"{ndim} dimension{'s' if ndim != 1 else ''} "
+                             f"(valid axes: {-ndim} to {ndim - 1})")
+        a %= ndim
+        if a in out:
+            raise ValueError(f"{fname}: axis {a} is repeated in axis={axis!r}")
+        out.append(a)
+    return tuple(sorted(out))
+
+
+def _keepdims(out, axes, ndim):
+    """Re-insert the reduced ``axes`` of an ``ndim``-d input as broadcastable dims."""
+    pattern, k = [], 0
+    for d in range(ndim):
+        if d in axes:
+            pattern.append("x")
+        else:
+            pattern.append(k)
+            k += 1
+    return dimshuffle(out, pattern)
+
+
+def _sum_dtype(dtype):
+    """NumPy's default dtype of sum/prod/cumsum: at least int64 (uint64) for integers."""
+    if dtype in ("bool", "int8", "int16", "int32"):
+        return "int64"
+    if dtype in ("uint8", "uint16", "uint32"):
+        return "uint64"
+    return dtype
+
+
+def _fmt_type(x):
+    return f"{x} of type {x.type}"
+
+
+# ----------------------------------------------------------------------- CAReduce
+
+# scalar op name -> (NumPy reducer(x, axis, dtype), default output dtype rule)
+def _np_sum(x, axis, dtype):
+    return np.sum(x, axis=axis, dtype=dtype)
+
+
+def _np_prod(x, axis, dtype):
+    return np.prod(x, axis=axis, dtype=dtype)
+
+
+def _np_max(x, axis, dtype):
+    return np.max(x, axis=axis)
+
+
+def _np_min(x, axis, dtype):
+    return np.min(x, axis=axis)
+
+
+def _np_all(x, axis, dtype):
+    return np.all(x, axis=axis)
+
+
+def _np_any(x, axis, dtype):
+    return np.any(x, axis=axis)
+
+
+def _ufunc_reducer(ufunc):
+    def reduce(x, axis, dtype):
+        return ufunc.reduce(x, axis=axis)
+    return reduce
+
+
+def _same(dtype):
+    return dtype
+
+
+def _bool(dtype):
+    return "bool"
+
+
+_REDUCERS = {
+    "add": (_np_sum, _sum_dtype, "sum"),
+    "mul": (_np_prod, _sum_dtype, "prod"),
+    "maximum": (_np_max, _same, "max"),
+    "minimum": (_np_min, _same, "min"),
+    "logical_and": (_np_all, _bool, "all"),
+    "logical_or": (_np_any, _bool, "any"),
+    "bitwise_and": (_ufunc_reducer(np.bitwise_and), _same, "bitwise_and"),
+    "bitwise_or": (_ufunc_reducer(np.bitwise_or), _same, "bitwise_or"),
+    "bitwise_xor": (_ufunc_reducer(np.bitwise_xor), _same, "bitwise_xor"),
+}
+
+
+class CAReduce(Op):
+    """Fold a commutative, associative binary scalar op over ``axis`` of a tensor.
+
+    ``axis`` is None (every axis) or a sorted tuple of non-negative ints. The
+    scalar op picks NumPy's reduction: add -> sum, mul -> prod, maximum -> max,
+    minimum -> min, logical_and -> all, logical_or -> any, and bitwise and/or/xor
+    through their ufunc's ``reduce``. ``dtype`` is the output dtype (None: NumPy's
+    default for that reduction); ``acc_dtype`` the dtype the reduction runs in
+    (None: ``dtype``), as Theano's Sum.
+    """
+
+    __props__ = ("scalar_op", "axis", "dtype", "acc_dtype")
+
+    def __init__(self, scalar_op, axis=None, dtype=None, acc_dtype=None):
+        if not isinstance(scalar_op, ScalarOp):
+            raise TypeError(f"CAReduce needs a ScalarOp, got {scalar_op!r}")
+        if scalar_op.name not in _REDUCERS:
+            raise TypeError(f"CAReduce cannot reduce with {scalar_op.name}; supported: "
+                            f"{', '.join(_REDUCERS)}")
+        self.scalar_op = scalar_op
+        if axis is not None:
+            if isinstance(axis, (int, np.integer)):
+                axis = (axis,)
+            axis = tuple(int(a) for a in axis)
+            if builtins.any(a < 0 for a in axis) or list(axis) != sorted(set(axis)):
+                raise ValueError(f"CAReduce: axis must be None or a sorted tuple of distinct "
+                                 f"non-negative ints, got {axis}; the reduction functions "
+                                 "(sum, max, ...) normalise it for you")
+        self.axis = axis
+        self.dtype = None if dtype is None else normalize_dtype(dtype)
+        self.acc_dtype = None if acc_dtype is None else normalize_dtype(acc_dtype)
+
+    def __str__(self):
+        name = _REDUCERS[self.scalar_op.name][2]
+        parts = [] if self.axis is None else [f"axis={self.axis}"]
+        if self.dtype is not None:
+            parts.append(f"dtype={self.dtype}")
+        if self.acc_dtype is not None:
+            parts.append(f"acc_dtype={self.acc_dtype}")
+        return f"{name.capitalize()}{{{', '.join(parts)}}}" if parts else name.capitalize()
+
+    def _axes(self, ndim):
+        return tuple(range(ndim)) if self.axis is None else self.axis
+
+    def _out_dtype(self, in_dtype):
+        if self.dtype is not None:
+            return self.dtype
+        return _REDUCERS[self.scalar_op.name][1](in_dtype)
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        name = self.scalar_op.name
+        what = _REDUCERS[name][2]
+        if name in ("maximum", "minimum") and x.type.dtype_kind == "c":
+            raise TypeError(f"{what} is not defined for complex input: got {_fmt_type(x)}; "
+                            "reduce abs(x), real(x) or imag(x) instead")
+        if name.startswith("bitwise") and x.type.dtype_kind not in "biu":
+            raise TypeError(f"{what} reduction needs bool or integer input, got {_fmt_type(x)}")
+        for a in self._axes(x.ndim):
+            if a >= x.ndim:
+                raise _AxisError(f"{self}: axis {a} is out of bounds for {_fmt_type(x)} "
+                                 f"({x.ndim} dimensions)")
+        out_dtype = self._out_dtype(x.dtype)
+        # sum/prod run in the requested dtype (NumPy's same_kind rule applies to the
+        # input); the others compute in their natural dtype and then convert.
+        src = x.dtype if name in ("add", "mul") else _REDUCERS[name][1](x.dtype)
+        for dt, label in ((self.acc_dtype, "acc_dtype"), (self.dtype, "dtype")):
+            if dt is not None and not np.can_cast(src, dt, "same_kind"):
+                raise TypeError(f"{what}: cannot reduce {_fmt_type(x)} with {label}={dt}; "
+                                f"expected a {label} that {src} casts to safely or "
+                                "within its kind (cast the input explicitly)")
+        axes = self._axes(x.ndim)
+        shape = tuple(s for d, s in enumerate(x.type.shape) if d not in axes)
+        return Apply(self, [x], [TensorType(out_dtype, shape=shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        out_dtype = node.outputs[0].type.numpy_dtype
+        reducer = _REDUCERS[self.scalar_op.name][0]
+        axis = self.axis
+        if axis is None or x.ndim == 0:
+            axis = None if x.ndim else ()
+        res = reducer(x, axis, self.acc_dtype or out_dtype)
+        if not isinstance(res, np.ndarray) or res.dtype != out_dtype:
+            res = np.asarray(res, dtype=out_dtype)
+        output_storage[0][0] = res
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        axes = self._axes(node.inputs[0].ndim)
+        return [tuple(s for d, s in enumerate(input_shapes[0]) if d not in axes)]
+
+
+def _careduce(scalar_op, x, axis, keepdims, fname, dtype=None, acc_dtype=None):
+    x = as_tensor_variable(x)
+    axes = normalize_axis(axis, x.ndim, fname)
+    op_axis = None if len(axes) == x.ndim else axes
+    out = CAReduce(scalar_op, op_axis, dtype=dtype, acc_dtype=acc_dtype)(x)
+    if keepdims:
+        out = _keepdims(out, axes, x.ndim)
+    return out
+
+
+def sum(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    """Sum over ``axis`` (NumPy's sum); ``acc_dtype`` is the dtype to accumulate in."""
+    return _careduce(sm.add, x, axis, keepdims, "sum", dtype, acc_dtype)
+
+
+def prod(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    """Product over ``axis`` (NumPy's prod)."""
+    return _careduce(sm.mul, x, axis, keepdims, "prod", dtype, acc_dtype)
+
+
+def max(x, axis=None, keepdims=False):
+    """Largest value over ``axis``; complex input is refused, an empty axis fails at run time."""
+    return _careduce(sm.maximum, x, axis, keepdims, "max")
+
+
+def min(x, axis=None, keepdims=False):
+    """Smallest value over ``axis``; complex input is refused, an empty axis fails at run time."""
+    return _careduce(sm.minimum, x, axis, keepdims, "min")
+
+
+def all(x, axis=None, keepdims=False):
+    """True where every value over ``axis`` is non-zero (bool output)."""
+    return _careduce(sm.logical_and, x, axis, keepdims, "all")
+
+
+def any(x, axis=None, keepdims=False):
+    """True where some value over ``axis`` is non-zero (bool output)."""
+    return _careduce(sm.logical_or, x, axis, keepdims, "any")
+
+
+def bitwise_and_reduce(x, axis=None, keepdims=False):
+    """Bitwise and of the values over ``axis`` (``np.bitwise_and.reduce``)."""
+    return _careduce(sm.bitwise_and, x, axis, keepdims, "bitwise_and_reduce")
+
+
+def bitwise_or_reduce(x, axis=None, keepdims=False):
+    """Bitwise or of the values over ``axis`` (``np.bitwise_or.reduce``)."""
+    return _careduce(sm.bitwise_or, x, axis, keepdims, "bitwise_or_reduce")
+
+
+def bitwise_xor_reduce(x, axis=None, keepdims=False):
+    """Bitwise xor of the values over ``axis`` (``np.bitwise_xor.reduce``)."""
+    return _careduce(sm.bitwise_xor, x, axis, keepdims, "bitwise_xor_reduce")
+
+
+def _count(x, axes, dtype):
+    """The number of elements over ``axes`` of ``x``, as a 0-d tensor of ``dtype``."""
+    from symgraph.tensor.math import cast, mul
+    from symgraph.tensor.shape import shape_i
+
+    static = [x.type.shape[d] for d in axes]
+    if builtins.all(s is not None for s in static):
+        return constant(int(np.prod(static, dtype="int64")), dtype=dtype)
+    n = constant(1, dtype="int64")
+    known = 1
+    for d, s in zip(axes, static):
+        if s is None:
+            n = mul(n, shape_i(x, d))
+        else:
+            known *= s
+    if known != 1:
+        n = mul(n, known)
+    return cast(n, dtype)
+
+
+def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+    """Arithmetic mean over ``axis``; discrete input gives float64 (NumPy's mean).
+
+    An empty axis gives nan, as NumPy (without its warning).
+    """
+    from symgraph.tensor.math import cast, true_div
+
+    x = as_tensor_variable(x)
+    axes = normalize_axis(axis, x.ndim, "mean")
+    if dtype is not None:
+        dtype = normalize_dtype(dtype)
+        work = dtype if np.dtype(dtype).kind in "fc" else "float64"
+    else:
+        work = "float64" if x.type.dtype_kind in "biu" else x.dtype
+    s = sum(x, axes, dtype=work, acc_dtype=acc_dtype)
+    n_dtype = {"complex64": "float32", "complex128": "float64"}.get(work, work)
+    out = true_div(s, _count(x, axes, n_dtype))
+    if dtype is not None and out.dtype != dtype:
+        out = cast(out, dtype)
+    if keepdims:
+        out = _keepdims(out, axes, x.ndim)
+    return out
+
+
+def var(x, axis=None, ddof=0, keepdims=False):
+    """Variance over ``axis``: mean(|x - mean(x)|**2) * n / (n - ddof), as NumPy's var.
+
+    Complex input gives a real result; discrete input gives float64.
+    """
+    from symgraph.tensor.math import cast, imag, maximum, real, sqr, sub, true_div
+
+    x = as_tensor_variable(x)
+    axes = normalize_axis(axis, x.ndim, "var")
+    if isinstance(ddof, Variable) or not isinstance(ddof, (int, np.integer)) \
+            or isinstance(ddof, (bool, np.bool_)):
+        raise TypeError(f"var: ddof must be an int, got {ddof!r}")
+    m = mean(x, axes, keepdims=True)
+    d = sub(x, m)
+    if d.type.dtype_kind == "c":
+        sq = real(d) ** 2 + imag(d) ** 2
+    else:
+        sq = sqr(d)
+    s = sum(sq, axes)
+    static = [x.type.shape[a] for a in axes]
+    if None not in static:
+        n = constant(builtins.max(int(np.prod(static, dtype="int64")) - int(ddof), 0),
+                     dtype=s.dtype)
+    else:
+        n = _count(x, axes, "int64")
+        if ddof:
+            n = maximum(sub(n, int(ddof)), 0)
+        n = cast(n, s.dtype)
+    out = true_div(s, n)
+    if keepdims:
+        out = _keepdims(out, axes, x.ndim)
+    return out
+
+
+def std(x, axis=None, ddof=0, keepdims=False):
+    """Standard deviation over ``axis``: sqrt(var(x, axis, ddof)); real for complex input."""
+    from symgraph.tensor.math import sqrt
+
+    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x), axis)) computed stably: shifted by the maximum over ``axis``.
+
+    Slices that are all -inf give -inf (not nan). Discrete input is computed in
+    the float dtype ``exp`` would give; complex input is shifted by the maximum of
+    its real part. As ``max``, an empty axis fails at run time.
+    """
+    from symgraph.tensor.math import add, cast, exp, isinf, log, real, sub, switch
+
+    x = as_tensor_variable(x)
+    axes = normalize_axis(axis, x.ndim, "logsumexp")
+    if x.type.dtype_kind in "biu":
+        x = cast(x, to_float(x.dtype))
+    m = max(real(x) if x.type.dtype_kind == "c" else x, axes, keepdims=True)
+    # a non-finite max (all -inf, or +inf present) must not be subtracted: inf - inf = nan
+    m = switch(isinf(m), 0, m)
+    out = add(log(sum(exp(sub(x, m)), axes, keepdims=True)), m)
+    if not keepdims:
+        out = dimshuffle(out, [d for d in range(x.ndim) if d not in axes])
+    return out
+
+
+# ----------------------------------------------------------------------- argmax / argmin
+
+class _ArgReduce(Op):
+    """Index of the extreme value over ``axis`` (None: the flattened input), int64.
+
+    With several axes the index runs over those axes flattened in C order (as Theano).
+    """
+
+    __props__ = ("axis",)
+    _np_fn = None
+    _name = ""
+
+    def __init__(self, axis=None):
+        if axis is not None:
+            if isinstance(axis, (int, np.integer)):
+                axis = (axis,)
+            axis = tuple(int(a) for a in axis)
+            if builtins.any(a < 0 for a in axis) or list(axis) != sorted(set(axis)):
+                raise ValueError(f"{type(self).__name__}: axis must be None or a sorted tuple "
+                                 f"of distinct non-negative ints, got {axis}")
+        self.axis = axis
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        if x.type.dtype_kind == "c":
+            raise TypeError(f"{self._name} is not defined for complex input: got "
+                            f"{_fmt_type(x)}; use abs(x), real(x) or imag(x)")
+        axes = tuple(range(x.ndim)) if self.axis is None else self.axis
+        for a in axes:
+            if a >= x.ndim:
+                raise _AxisError(f"{self}: axis {a} is out of bounds for {_fmt_type(x)} "
+                                 f"({x.ndim} dimensions)")
+        shape = tuple(s for d, s in enumerate(x.type.shape) if d not in axes)
+        return Apply(self, [x], [TensorType("int64", shape=shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        fn = type(self)._np_fn
+        if self.axis is None or x.ndim == 0:
+            res = fn(x)
+        elif len(self.axis) == 1:
+            res = fn(x, axis=self.axis[0])
+        else:
+            kept = [d for d in range(x.ndim) if d not in self.axis]
+            n = int(np.prod([x.shape[d] for d in self.axis], dtype="int64"))
+            y = x.transpose(kept + list(self.axis)).reshape([x.shape[d] for d in kept] + [n])
+            res = fn(y, axis=-1)
+        output_storage[0][0] = np.asarray(res, dtype="int64")
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        nd = node.inputs[0].ndim
+        axes = tuple(range(nd)) if self.axis is None else self.axis
+        return [tuple(s for d, s in enumerate(input_shapes[0]) if d not in axes)]
+
+
+class Argmax(_ArgReduce):
+    """Index of the largest value over ``axis`` (int64); the first one on ties."""
+
+    __props__ = ("axis",)
+    _np_fn = staticmethod(np.argmax)
+    _name = "argmax"
+
+
+class Argmin(_ArgReduce):
+    """Index of the smallest value over ``axis`` (int64); the first one on ties."""
+
+    __props__ = ("axis",)
+    _np_fn = staticmethod(np.argmin)
+    _name = "argmin"
+
+
+def _argreduce(cls, x, axis, keepdims, fname):
+    x = as_tensor_variable(x)
+    axes = normalize_axis(axis, x.ndim, fname)
+    op_axis = None if len(axes) == x.ndim else axes
+    out = cls(op_axis)(x)
+    if keepdims:
+        out = _keepdims(out, axes, x.ndim)
+    return out
+
+
+def argmax(x, axis=None, keepdims=False):
+    """Index (int64) of the largest value over ``axis``; None indexes the flattened input."""
+    return _argreduce(Argmax, x, axis, keepdims, "argmax")
+
+
+def argmin(x, axis=None, keepdims=False):
+    """Index (int64) of the smallest value over ``axis``; None indexes the flattened input."""
+    return _argreduce(Argmin, x, axis, keepdims, "argmin")
+
+
+# ----------------------------------------------------------------------- cumulative
+
+class CumOp(Op):
+    """Cumulative sum (``mode="add"``) or product (``mode="mul"``) along ``axis``.
+
+    ``axis=None`` works on the flattened input and gives a vector, as NumPy. The
+    dtype follows NumPy's cumsum: narrow integers and bool accumulate in int64
+    (unsigned in uint64).
+    """
+
+    __props__ = ("axis", "mode")
+
+    def __init__(self, axis=None, mode="add"):
+        if mode not in ("add", "mul"):
+            raise ValueError(f"CumOp: mode must be 'add' or 'mul', got {mode!r}")
+        if axis is not None:
+            if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+                raise TypeError(f"CumOp: axis must be an int or None, got {axis!r}")
+            axis = int(axis)
+        self.axis = axis
+        self.mode = mode
+
+    def __str__(self):
+        name = "Cumsum" if self.mode == "add" else "Cumprod"
+        return name if self.axis is None else f"{name}{{axis={self.axis}}}"
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        out_dtype = _sum_dtype(x.dtype)
+        if self.axis is None:
+            static = x.type.shape
+            n = int(np.prod(static, dtype="int64")) if None not in static else None
+            shape = (n,)
+        else:
+            if not -x.ndim <= self.axis < x.ndim:
+                raise _AxisError(f"{self}: axis {self.axis} is out of bounds for "
+                                 f"{_fmt_type(x)} ({x.ndim} dimensions)")
+            shape = x.type.shape
+        return Apply(self, [x], [TensorType(out_dtype, shape=shape)()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        fn = np.cumsum if self.mode == "add" else np.cumprod
+        out_dtype = node.outputs[0].type.numpy_dtype
+        output_storage[0][0] = np.asarray(fn(x, axis=self.axis, dtype=out_dtype),
+                                          dtype=out_dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        from symgraph.tensor.math import mul
+
+        (shp,) = input_shapes
+        if self.axis is not None:
+            return [tuple(shp)]
+        n = constant(1, dtype="int64")
+        for s in shp:
+            n = mul(n, s)
+        return [(n,)]
+
+
+def _cumop(x, axis, mode, fname):
+    x = as_tensor_variable(x)
+    if axis is not None:
+        (axis,) = normalize_axis(_as_int_axis(axis, fname), x.ndim, fname)
+    return CumOp(axis, mode)(x)
+
+
+def cumsum(x, axis=None):
+    """Cumulative sum along ``axis`` (None: of the flattened input), as numpy.cumsum."""
+    return _cumop(x, axis, "add", "cumsum")
+
+
+def cumprod(x, axis=None):
+    """Cumulative product along ``axis`` (None: of the flattened input), as numpy.cumprod."""
+    return _cumop(x, axis, "mul", "cumprod")
+
+
+__all__ = [
+    "CAReduce", "Argmax", "Argmin", "CumOp", "normalize_axis",
+    "sum", "prod", "mean", "var", "std", "max", "min", "argmax", "argmin", "any", "all",
+    "logsumexp", "cumsum", "cumprod",
+    "bitwise_and_reduce", "bitwise_or_reduce", "bitwise_xor_reduce",
+]

@@ -7,6 +7,8 @@ elementwise comparison.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from symgraph.graph.basic import Constant, Variable
@@ -23,8 +25,9 @@ def _r():
 
 
 def _s():
-    from symgraph.tensor import shape
-    return shape
+    # not `from symgraph.tensor import shape`: the package's star import rebinds that
+    # name to the function shape(); sys.modules holds the module itself.
+    return importlib.import_module("symgraph.tensor.shape")
 
 
 class _TensorOps:
@@ -198,8 +201,8 @@ class _TensorOps:
 
 
 def _dot():
-    from symgraph.tensor import dot
-    return dot
+    # the module, not the function dot() that the package's star import exports
+    return importlib.import_module("symgraph.tensor.dot")
 
 
 class TensorVariable(_TensorOps, Variable):
