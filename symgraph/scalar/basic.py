@@ -40,12 +40,18 @@ def to_float(dtype: str) -> str:
     return dtype
 
 
+def float_upcast(*dtypes) -> str:
+    """The dtype a float function computes in: each input is first made float (as NumPy
+    does, so int8 with uint16 gives float32), then they are promoted together."""
+    return upcast(*[to_float(d) for d in dtypes])
+
+
 def upgrade_to_float(*dtypes):
-    return (to_float(upcast(*dtypes)),)
+    return (float_upcast(*dtypes),)
 
 
 def upgrade_to_float_no_complex(*dtypes):
-    out = to_float(upcast(*dtypes))
+    out = float_upcast(*dtypes)
     if out in COMPLEX:
         raise TypeError(f"complex input ({', '.join(dtypes)}) is not supported here")
     return (out,)
@@ -63,18 +69,26 @@ def upcast_out_no_complex(*dtypes):
     return (out,)
 
 
-def discrete_out(*dtypes):
+def _discrete_upcast(dtypes):
     for d in dtypes:
         if d not in DISCRETE:
             raise TypeError(f"expected integer or bool inputs, got {', '.join(dtypes)}")
-    return (upcast(*dtypes),)
+    out = upcast(*dtypes)
+    if out not in DISCRETE:
+        # int64 with uint64: NumPy has no integer type holding both
+        raise TypeError(f"no integer dtype holds both {' and '.join(dtypes)} (they promote "
+                        f"to {out}); cast one of them first")
+    return out
 
 
-def int_out(*dtypes):
-    for d in dtypes:
-        if d not in DISCRETE or d == "bool":
-            raise TypeError(f"expected integer inputs, got {', '.join(dtypes)}")
-    return (upcast(*dtypes),)
+def discrete_out(*dtypes):
+    return (_discrete_upcast(dtypes),)
+
+
+def shift_out(*dtypes):
+    """Bit shifts: integers (bool counts as int8, as in NumPy)."""
+    out = _discrete_upcast(dtypes)
+    return ("int8" if out == "bool" else out,)
 
 
 def bool_out(*dtypes):
@@ -87,15 +101,35 @@ def real_out(*dtypes):
 
 
 def float_real_out(*dtypes):
-    d = to_float(upcast(*dtypes))
+    d = float_upcast(*dtypes)
     return (REAL_OF.get(d, d),)
 
 
 def complex_out(*dtypes):
-    d = to_float(upcast(*dtypes))
+    d = float_upcast(*dtypes)
     if d in COMPLEX:
         raise TypeError(f"complex(re, im) takes real parts, got {', '.join(dtypes)}")
     return ("complex64" if d == "float32" else "complex128",)
+
+
+def no_bool(rule, hint=""):
+    """``rule``, refusing an all-boolean computation as NumPy does (``-`` and ``sign`` of
+    booleans); a boolean mixed with numbers is promoted as usual."""
+    def checked(*dtypes):
+        out = rule(*dtypes)
+        if "bool" in out:
+            raise TypeError(f"boolean input ({', '.join(dtypes)}) is not supported here{hint}")
+        return out
+    checked.__name__ = rule.__name__
+    return checked
+
+
+def bool_as_int8(rule):
+    """``rule``, with a bool result made int8: NumPy computes these ops on booleans in int8."""
+    def checked(*dtypes):
+        return tuple("int8" if d == "bool" else d for d in rule(*dtypes))
+    checked.__name__ = rule.__name__
+    return checked
 
 
 def no_complex(rule):
@@ -239,7 +273,10 @@ class ScalarOp(Op):
         """Apply to NumPy arrays (or scalars); results have exactly ``out_dtypes``."""
         if self.compute_in_output_dtype:
             dt = out_dtypes[0]
-            inputs = [x if x.dtype == dt else x.astype(dt) for x in inputs]
+            # complex inputs of a real-valued function (angle) keep their imaginary part
+            cdt = COMPLEX_OF.get(dt, dt)
+            inputs = [x if x.dtype == dt else
+                      x.astype(cdt if x.dtype.kind == "c" else dt) for x in inputs]
         res = self.fn(*inputs)
         if self.nout == 1:
             res = (res,)
@@ -272,6 +309,8 @@ class Cast(ScalarOp):
 
     def _cast(self, x):
         if x.dtype.kind == "c" and self.o_type not in COMPLEX:
+            if self.o_type == "bool":
+                return x != 0  # as NumPy: true when either part is nonzero
             x = x.real
         return x.astype(self.o_type)
 

@@ -7,9 +7,9 @@ import numpy as np
 import scipy.special as sp
 
 from symgraph.scalar.basic import (
-    ScalarOp, bool_out, complex_out, discrete_out, float_real_out, int_out, no_complex,
-    real_out, register, true_div_out, upcast_out, upcast_out_no_complex, upgrade_to_float,
-    upgrade_to_float_no_complex,
+    ScalarOp, bool_as_int8, bool_out, complex_out, discrete_out, float_real_out, no_bool,
+    no_complex, real_out, register, shift_out, true_div_out, upcast_out, upcast_out_no_complex,
+    upgrade_to_float, upgrade_to_float_no_complex,
 )
 
 
@@ -27,6 +27,21 @@ def _power(x, y):
 def _softplus(x):
     # log(1 + exp(x)) without overflow: x + log1p(exp(-x)) for large x
     return np.logaddexp(np.zeros((), x.dtype), x)
+
+
+def _copy(x):
+    # np.positive has no boolean loop; a copy works for every dtype
+    return np.array(x, copy=True)
+
+
+def _real(x):
+    # np.real returns its input (real dtypes) or a view into it (complex): copy, so the
+    # result never aliases an input nor comes back read-only
+    return np.array(np.real(x), copy=True)
+
+
+def _imag(x):
+    return np.array(np.imag(x), copy=True)
 
 
 def _switch(c, a, b):
@@ -47,21 +62,23 @@ def _complex(re, im):
 
 # arithmetic
 add = _op("add", np.add, 2, commutative=True, associative=True, identity=0)
-sub = _op("sub", np.subtract, 2)
+sub = _op("sub", np.subtract, 2,
+          no_bool(upcast_out, "; use logical_xor (or ^) to subtract booleans"))
 mul = _op("mul", np.multiply, 2, commutative=True, associative=True, identity=1)
 true_div = _op("true_div", np.true_divide, 2, true_div_out)
-int_div = _op("int_div", np.floor_divide, 2, upcast_out_no_complex)
-mod = _op("mod", np.mod, 2, upcast_out_no_complex)
-pow = _op("pow", _power, 2)
-neg = _op("neg", np.negative)
+# on booleans NumPy computes //, %, ** and square in int8; so does symgraph
+int_div = _op("int_div", np.floor_divide, 2, bool_as_int8(upcast_out_no_complex))
+mod = _op("mod", np.mod, 2, bool_as_int8(upcast_out_no_complex))
+pow = _op("pow", _power, 2, bool_as_int8(upcast_out))
+neg = _op("neg", np.negative, 1, no_bool(upcast_out, "; use logical_not (or ~) for booleans"))
 abs = _op("abs", np.abs, 1, real_out)
-sign = _op("sign", np.sign)
-sqr = _op("sqr", np.square)
+sign = _op("sign", np.sign, 1, no_bool(upcast_out))
+sqr = _op("sqr", np.square, 1, bool_as_int8(upcast_out))
 reciprocal = _op("reciprocal", np.reciprocal, 1, upgrade_to_float)
 maximum = _op("maximum", np.maximum, 2, upcast_out_no_complex, commutative=True, associative=True)
 minimum = _op("minimum", np.minimum, 2, upcast_out_no_complex, commutative=True, associative=True)
 clip = _op("clip", _clip, 3, upcast_out_no_complex)
-identity = _op("identity", np.positive)
+identity = _op("identity", _copy)
 
 # exponentials, logarithms, powers
 exp = _op("exp", np.exp, 1, upgrade_to_float)
@@ -102,7 +119,7 @@ psi = _op("psi", sp.psi, 1, upgrade_to_float_no_complex)
 floor = _op("floor", np.floor, 1, upcast_out_no_complex)
 ceil = _op("ceil", np.ceil, 1, upcast_out_no_complex)
 trunc = _op("trunc", np.trunc, 1, upcast_out_no_complex)
-round_half_to_even = _op("round_half_to_even", np.round, 1, upcast_out_no_complex)
+round_half_to_even = _op("round_half_to_even", np.round, 1, upcast_out)  # complex: each part
 
 # comparisons
 lt = _op("lt", np.less, 2, no_complex(bool_out))
@@ -123,16 +140,16 @@ bitwise_and = _op("bitwise_and", np.bitwise_and, 2, discrete_out, commutative=Tr
 bitwise_or = _op("bitwise_or", np.bitwise_or, 2, discrete_out, commutative=True, associative=True)
 bitwise_xor = _op("bitwise_xor", np.bitwise_xor, 2, discrete_out, commutative=True, associative=True)
 invert = _op("invert", np.invert, 1, discrete_out)
-left_shift = _op("left_shift", np.left_shift, 2, int_out)
-right_shift = _op("right_shift", np.right_shift, 2, int_out)
+left_shift = _op("left_shift", np.left_shift, 2, shift_out)
+right_shift = _op("right_shift", np.right_shift, 2, shift_out)
 
 # selection
 switch = register(ScalarOp("switch", _switch, 3,
                            lambda c, a, b: (np.result_type(a, b).name,)))
 
 # complex parts
-real = _op("real", np.real, 1, real_out)
-imag = _op("imag", np.imag, 1, real_out)
+real = _op("real", _real, 1, real_out)
+imag = _op("imag", _imag, 1, real_out)
 conj = _op("conj", np.conjugate, 1, upcast_out)
 angle = _op("angle", np.angle, 1, float_real_out)
 complex = _op("complex", _complex, 2, complex_out)

@@ -33,8 +33,14 @@ def _weak_dtype(strong_dtype, value):
     return dt
 
 
-def as_elemwise_inputs(args):
-    """Convert ``args`` to tensors, giving Python scalars the dtype of the tensors they meet."""
+def as_elemwise_inputs(args, widen_ints=False):
+    """Convert ``args`` to tensors, giving Python scalars the dtype of the tensors they meet.
+
+    With ``widen_ints`` (ops whose result does not keep the integer dtype: comparisons,
+    logic, true division), a Python int that does not fit that dtype keeps its own
+    (int64) dtype instead of raising, as NumPy 2 computes ``int8_x < 300``; with
+    ``widen_ints="float"`` it becomes the float dtype the op computes in.
+    """
     strong = [a for a in args if not is_python_scalar(a)]
     if not strong or len(strong) == len(args):
         return [as_tensor_variable(a) for a in args]
@@ -43,19 +49,24 @@ def as_elemwise_inputs(args):
     out, it = [], iter(strong)
     for a in args:
         if is_python_scalar(a):
-            out.append(constant(a, dtype=_weak_dtype(sdt, a)))
+            try:
+                out.append(constant(a, dtype=_weak_dtype(sdt, a)))
+            except OverflowError:
+                if not widen_ints:
+                    raise
+                out.append(constant(a, dtype=sb.to_float(sdt) if widen_ints == "float" else None))
         else:
             out.append(next(it))
     return out
 
 
-def _lift(scalar_op, name=None, doc=None):
+def _lift(scalar_op, name=None, doc=None, widen_ints=False):
     op = elemwise_of(scalar_op)
 
     def fn(*args, name=None):
         if len(args) != scalar_op.nin:
             raise TypeError(f"{fn.__name__} takes {scalar_op.nin} arguments, got {len(args)}")
-        out = op(*as_elemwise_inputs(args))
+        out = op(*as_elemwise_inputs(args, widen_ints))
         if name is not None:
             out.name = name
         return out
@@ -71,7 +82,8 @@ def _lift(scalar_op, name=None, doc=None):
 add = _lift(sm.add)
 sub = _lift(sm.sub)
 mul = _lift(sm.mul)
-true_div = _lift(sm.true_div, doc="Elementwise true division; integers give float64.")
+true_div = _lift(sm.true_div, doc="Elementwise true division; integers give float64.",
+                 widen_ints=True)
 int_div = _lift(sm.int_div, doc="Elementwise floor division (Python's //).")
 mod = _lift(sm.mod, doc="Elementwise remainder with the sign of the divisor (Python's %).")
 pow = _lift(sm.pow)
@@ -99,7 +111,7 @@ tan = _lift(sm.tan)
 arcsin = _lift(sm.arcsin)
 arccos = _lift(sm.arccos)
 arctan = _lift(sm.arctan)
-arctan2 = _lift(sm.arctan2)
+arctan2 = _lift(sm.arctan2, widen_ints="float")
 sinh = _lift(sm.sinh)
 cosh = _lift(sm.cosh)
 tanh = _lift(sm.tanh)
@@ -121,18 +133,19 @@ ceil = _lift(sm.ceil)
 trunc = _lift(sm.trunc)
 round_half_to_even = _lift(sm.round_half_to_even)
 
-lt = _lift(sm.lt)
-gt = _lift(sm.gt)
-le = _lift(sm.le)
-ge = _lift(sm.ge)
-eq = _lift(sm.eq, doc="Elementwise a == b (the operator == keeps Python identity).")
-neq = _lift(sm.neq)
+lt = _lift(sm.lt, widen_ints=True)
+gt = _lift(sm.gt, widen_ints=True)
+le = _lift(sm.le, widen_ints=True)
+ge = _lift(sm.ge, widen_ints=True)
+eq = _lift(sm.eq, doc="Elementwise a == b (the operator == keeps Python identity).",
+           widen_ints=True)
+neq = _lift(sm.neq, widen_ints=True)
 isnan = _lift(sm.isnan)
 isinf = _lift(sm.isinf)
 
-logical_and = _lift(sm.logical_and)
-logical_or = _lift(sm.logical_or)
-logical_xor = _lift(sm.logical_xor)
+logical_and = _lift(sm.logical_and, widen_ints=True)
+logical_or = _lift(sm.logical_or, widen_ints=True)
+logical_xor = _lift(sm.logical_xor, widen_ints=True)
 logical_not = _lift(sm.logical_not)
 bitwise_and = _lift(sm.bitwise_and)
 bitwise_or = _lift(sm.bitwise_or)
@@ -141,7 +154,23 @@ invert = _lift(sm.invert, doc="Bitwise not (logical not for bool).")
 left_shift = _lift(sm.left_shift)
 right_shift = _lift(sm.right_shift)
 
-switch = _lift(sm.switch, doc="switch(cond, a, b): a where cond is true, else b.")
+_switch_op = elemwise_of(sm.switch)
+
+
+def switch(cond, a, b, name=None):
+    """switch(cond, a, b): a where cond is true, else b.
+
+    Python numbers among ``a`` and ``b`` are weak against the other branch only (as in
+    numpy.where): the condition's dtype does not take part in the promotion.
+    """
+    a, b = as_elemwise_inputs([a, b])
+    out = _switch_op(as_tensor_variable(cond), a, b)
+    if name is not None:
+        out.name = name
+    return out
+
+
+switch.op = _switch_op
 
 real = _lift(sm.real)
 imag = _lift(sm.imag)
@@ -168,8 +197,19 @@ digamma = psi
 
 
 def clip(x, a_min, a_max):
-    """Limit values to [a_min, a_max] (NumPy's clip)."""
-    return elemwise_of(sm.clip)(*as_elemwise_inputs([x, a_min, a_max]))
+    """Limit values to [a_min, a_max] (NumPy's clip).
+
+    Python int bounds beyond an integer dtype's range are saturated, as NumPy 2 does.
+    """
+    args = [x, a_min, a_max]
+    strong = [as_tensor_variable(a).dtype for a in args if not is_python_scalar(a)]
+    if strong:
+        sdt = np.dtype(sb.upcast(*strong))
+        if sdt.kind in "iu":
+            info = np.iinfo(sdt)
+            args = [min(max(a, int(info.min)), int(info.max))
+                    if is_python_scalar(a) and isinstance(a, int) else a for a in args]
+    return elemwise_of(sm.clip)(*as_elemwise_inputs(args))
 
 
 def where(condition, x=None, y=None):
@@ -188,7 +228,14 @@ def round(x, mode="half_to_even"):
         return round_half_to_even(x)
     if mode == "half_away_from_zero":
         x = as_tensor_variable(x)
-        return sign(x) * floor(abs(x) + 0.5)
+        if x.type.dtype_kind in "biu":
+            return x
+        if x.type.dtype_kind == "c":
+            return complex(round(real(x), mode), round(imag(x), mode))
+        # x - trunc(x) is exact, so halves are recognised without the rounding error of
+        # floor(|x| + 0.5) (which sends 0.49999999999999994 to 1)
+        t = trunc(x)
+        return switch(ge(abs(sub(x, t)), 0.5), add(t, sign(x)), t)
     raise ValueError(f"round: mode must be 'half_to_even' or 'half_away_from_zero', got {mode!r}")
 
 

@@ -153,6 +153,9 @@ class TensorType(Type):
                             f"{data}; symbolic inputs go in `givens`, not in the call")
         python_data = not isinstance(data, (np.ndarray, np.generic))
         src = np.asarray(data)
+        if src.dtype == object and isinstance(data, int):
+            raise TypeError(f"the Python integer {data} does not fit in any integer dtype, "
+                            f"let alone {self.dtype}")
         if src.dtype == object or src.dtype.kind in "USVM":
             raise TypeError(f"cannot convert {type(data).__name__} of dtype {src.dtype} to {self}")
         target = self.numpy_dtype
@@ -162,13 +165,19 @@ class TensorType(Type):
             return src.astype(target)
         if python_data:
             # Python numbers pass when they convert without changing value, and
-            # Python floats may be rounded to floatX unless downcasting was refused.
-            if src.dtype.kind == "f" and allow_downcast is None and self.dtype == config.floatX:
+            # Python floats (complexes) may be rounded to floatX (its complex type)
+            # unless downcasting was refused.
+            if allow_downcast is None and (
+                    (src.dtype.kind == "f" and self.dtype == config.floatX) or
+                    (src.dtype.kind == "c" and target.kind == "c" and
+                     target.itemsize == 2 * np.dtype(config.floatX).itemsize)):
                 return src.astype(target)
             if src.dtype.kind != "c" or target.kind == "c":
                 with np.errstate(all="ignore"):
                     conv = src.astype(target)
-                if np.array_equal(conv, src):
+                # NaN converts to NaN without loss
+                if np.array_equal(conv, src, equal_nan=src.dtype.kind in "fc" and
+                                  target.kind in "fc"):
                     return conv
         raise TypeError(self._cast_msg(src))
 
@@ -289,6 +298,7 @@ for _p, _dt in _FAMILY_PREFIX.items():
         _families[_p + _r].__doc__ = f"A {_nd}-d tensor of {_dt}."
 globals().update(_families)
 
+
 # Theano's batch constructor: dscalars('a', 'b') -> two variables
 def _plural(ctor):
     def many(*names):
@@ -298,12 +308,13 @@ def _plural(ctor):
     return many
 
 
-for _name in list(_families) + ["scalar", "vector", "row", "col", "tensor3", "tensor4"]:
-    globals()[_name + "s"] = _plural(globals()[_name])
-matrices = _plural(matrix)
-for _p in _FAMILY_PREFIX:
-    globals()[_p + "matrices"] = _plural(globals()[_p + "matrix"])
+def _plural_name(name):
+    return name[:-len("matrix")] + "matrices" if name.endswith("matrix") else name + "s"
+
+
+_plurals = {_plural_name(n): _plural(globals()[n]) for n in
+            list(_families) + ["scalar", "vector", "matrix", "row", "col", "tensor3", "tensor4"]}
+globals().update(_plurals)
 
 __all__ = ["TensorType", "tensor", "scalar", "vector", "matrix", "row", "col", "tensor3",
-           "tensor4", "tensor5", *_families, *(n + "s" for n in _families),
-           "scalars", "vectors", "matrices", "rows", "cols", "tensor3s", "tensor4s"]
+           "tensor4", "tensor5", *_families, *_plurals]
