@@ -1,4 +1,5 @@
-"""Test helpers shared across the suite: compile-and-compare and infer_shape checks."""
+"""Test helpers shared across the suite: random test data, compile-and-compare and
+infer_shape checks."""
 
 from __future__ import annotations
 
@@ -14,6 +15,34 @@ def run(inputs, outputs, values, mode="py", **kwargs):
     """Compile ``outputs`` of ``inputs`` in ``mode`` and call it on ``values``."""
     f = sg.function(inputs, outputs, mode=mode, on_unused_input="ignore", **kwargs)
     return f(*values)
+
+
+def random_value(dtype, shape, rng, low=-2.0, high=2.0, int_low=0, int_high=9):
+    """Random data of ``dtype`` and ``shape``: bool 0/1, integers uniform in
+    ``[int_low, int_high)`` (never negative for unsigned dtypes), floats uniform in
+    ``[low, high)``, complex numbers with real and imaginary parts uniform there."""
+    kind = np.dtype(dtype).kind
+    if kind == "b":
+        return rng.integers(0, 2, shape).astype(bool)
+    if kind in "iu":
+        return rng.integers(max(int_low, 0) if kind == "u" else int_low, int_high,
+                            shape).astype(dtype)
+    v = rng.uniform(low, high, shape)
+    if kind == "c":
+        v = v + 1j * rng.uniform(low, high, shape)
+    return v.astype(dtype)
+
+
+def check_cases(mode, inputs, values, cases):
+    """Compile the outputs of every ``(output, expected)`` case in one function of
+    ``inputs``, call it on ``values``, and check each output's dtype and static shape
+    against the expected value, then the value itself."""
+    f = sg.function(inputs, [c[0] for c in cases], mode=mode, on_unused_input="ignore")
+    for (out, want), got in zip(cases, f(*values)):
+        assert out.dtype == np.asarray(want).dtype, (out, out.dtype, np.asarray(want).dtype)
+        for s, n in zip(out.type.shape, np.shape(want)):
+            assert s is None or s == n, (out, out.type.shape, np.shape(want))
+        assert_allclose(got, want)
 
 
 def assert_allclose(actual, expected, rtol=None, atol=None, dtype=True):

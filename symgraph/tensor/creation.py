@@ -17,6 +17,7 @@ import numpy as np
 from symgraph.graph.basic import Apply, Variable
 from symgraph.graph.op import Op
 from symgraph.graph.utils import ShapeError
+from symgraph.tensor.axes import normalize_axis, normalize_axes
 from symgraph.tensor.basic import (
     NotScalarConstantError, as_tensor_variable, constant, get_scalar_constant_value,
     is_python_scalar,
@@ -597,10 +598,7 @@ class ExtractDiag(Op):
         if x.ndim < 2:
             raise TypeError(f"diagonal expects an array of at least 2 dimensions, got "
                         f"{_desc(x)}")
-        if max(self.axis1, self.axis2) >= x.ndim:
-            raise np.exceptions.AxisError(
-                f"diagonal: axes ({self.axis1}, {self.axis2}) are out of range for {x} with "
-                f"{x.ndim} dimensions")
+        normalize_axes((self.axis1, self.axis2), x.ndim, "diagonal", of=x, negative=False)
         s = x.type.shape
         n1, n2 = s[self.axis1], s[self.axis2]
         ln = None if n1 is None or n2 is None else _diag_len(n1, n2, self.offset)
@@ -620,15 +618,6 @@ class ExtractDiag(Op):
         return [rest + (ln,)]
 
 
-def _norm_axis(axis, ndim, who):
-    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{who}: axis must be an int, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise np.exceptions.AxisError(f"{who}: axis {axis} is out of bounds for an array of "
-                                      f"{ndim} dimensions")
-    return int(axis) % ndim
-
-
 def diagonal(x, offset=0, axis1=0, axis2=1):
     """The ``offset``-th diagonal over axes ``axis1``, ``axis2`` (numpy.diagonal): the other
     axes come first and the diagonal last. The result is a copy."""
@@ -638,8 +627,8 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
                         f"{_desc(x)}")
     if isinstance(offset, (bool, np.bool_)) or not isinstance(offset, (int, np.integer)):
         raise TypeError(f"diagonal: offset must be an int, got {offset!r}")
-    a1 = _norm_axis(axis1, x.ndim, "diagonal")
-    a2 = _norm_axis(axis2, x.ndim, "diagonal")
+    a1 = normalize_axis(axis1, x.ndim, "diagonal")
+    a2 = normalize_axis(axis2, x.ndim, "diagonal")
     if a1 == a2:
         raise ValueError(f"diagonal: axis1 and axis2 must differ, got {axis1} and {axis2} "
                          f"for {x.ndim} dimensions")

@@ -17,6 +17,7 @@ from symgraph.graph.basic import Apply
 from symgraph.graph.op import Op
 from symgraph.graph.utils import ShapeError
 from symgraph.scalar.basic import upcast
+from symgraph.tensor.axes import normalize_axes
 from symgraph.tensor.basic import as_tensor_variable, constant, is_python_scalar
 from symgraph.tensor.elemwise import _fmt_shape, broadcast_static_shape, dimshuffle
 from symgraph.tensor.math import as_elemwise_inputs, cast, conj, mul
@@ -232,18 +233,8 @@ def _normalize_axes(axes, nda, ndb):
     out = []
     for name, x, nd in (("first", xa, nda), ("second", xb, ndb)):
         x = [x] if isinstance(x, (int, np.integer)) else list(x)
-        norm = []
-        for ax in x:
-            if not isinstance(ax, (int, np.integer)):
-                raise TypeError(f"tensordot: axes must be integers, got {ax!r} in {axes!r}")
-            if not -nd <= ax < nd:
-                raise np.exceptions.AxisError(
-                    f"tensordot: axis {ax} is out of bounds for the {name} input, which has "
-                    f"{nd} dimensions")
-            norm.append(int(ax) % nd)
-        if len(set(norm)) != len(norm):
-            raise ValueError(f"tensordot: repeated axis in {x} for the {name} input")
-        out.append(tuple(norm))
+        out.append(normalize_axes(x, nd, "tensordot", allow_none=False, of=f"the {name} input",
+                                  sort=False))
     if len(out[0]) != len(out[1]):
         raise ValueError(f"tensordot: the axes lists {list(out[0])} and {list(out[1])} "
                          "must have the same length")

@@ -11,10 +11,11 @@ from symgraph.graph.basic import Apply, Constant, Variable
 from symgraph.graph.op import Op
 from symgraph.graph.utils import MethodNotDefined, ShapeError
 from symgraph.scalar.basic import upcast
+from symgraph.tensor.axes import normalize_axis
 from symgraph.tensor.basic import as_tensor_variable, constant
 from symgraph.tensor.shape import (
-    _fmt_shape, _mul_all, as_shape_vector, expand_dims, normalize_axis,
-    shape_padleft, static_vector_entries, vector_elements,
+    _fmt_shape, _mul_all, as_int_vector, as_shape_vector, expand_dims, shape_padleft,
+    static_vector_entries, vector_elements,
 )
 from symgraph.tensor.type import INTEGER_DTYPES, TensorType
 
@@ -219,20 +220,11 @@ class Split(Op):
         self.view_map = {i: [0] for i in range(self.len_splits)}
 
     def make_node(self, x, splits):
-        from symgraph.tensor.math import cast
-
         x = as_tensor_variable(x)
-        splits = as_tensor_variable(splits)
         if x.ndim == 0:
             raise TypeError(f"split: cannot split the 0-d {x} ({x.type})")
-        if splits.ndim != 1 or splits.dtype not in INTEGER_DTYPES:
-            raise TypeError(f"split: the sizes must be an integer vector, got {splits} of type "
-                            f"{splits.type}")
-        splits = cast(splits, "int64")
-        n = splits.type.shape[0]
-        if n is not None and n != self.len_splits:
-            raise ShapeError(f"split: {self.len_splits} pieces asked for, but the sizes "
-                             f"{splits} hold {n}")
+        splits = as_int_vector(splits, self.len_splits,
+                               f"split into {self.len_splits} pieces", "the sizes")
         axis = normalize_axis(self.axis, x.ndim, "split")
         sizes = static_vector_entries(splits, self.len_splits)
         if any(s is not None and s < 0 for s in sizes):
@@ -307,21 +299,11 @@ class Tile(Op):
         self.ndim = operator.index(ndim)
 
     def make_node(self, x, reps):
-        from symgraph.tensor.math import cast
-
         x = as_tensor_variable(x)
-        reps = as_tensor_variable(reps)
         if x.ndim != self.ndim:
             raise TypeError(f"Tile({self.ndim}): expected a {self.ndim}-d tensor, got {x} "
                             f"({x.type})")
-        if reps.ndim != 1 or reps.dtype not in INTEGER_DTYPES:
-            raise TypeError(f"tile: reps must be an integer vector, got {reps} of type "
-                            f"{reps.type}")
-        reps = cast(reps, "int64")
-        n = reps.type.shape[0]
-        if n is not None and n != self.ndim:
-            raise ShapeError(f"Tile({self.ndim}): reps {reps} has {n} entries, expected "
-                             f"{self.ndim}")
+        reps = as_int_vector(reps, self.ndim, f"Tile({self.ndim})", "reps")
         known = static_vector_entries(reps, self.ndim)
         if any(r is not None and r < 0 for r in known):
             raise ValueError(f"tile: reps must be >= 0, got {_fmt_shape(known)}")

@@ -21,7 +21,7 @@ from symgraph.tensor.basic import as_tensor_variable
 from symgraph.tensor.math import (
     as_elemwise_inputs, log, mul, neg, relu, sigmoid, softplus, sub,
 )
-from symgraph.tensor.reduction import normalize_axis
+from symgraph.tensor.axes import normalize_axis
 from symgraph.tensor.reduction import sum as _sum
 from symgraph.tensor.type import TensorType
 
@@ -31,10 +31,6 @@ def _float_dtype(x, what):
     if x.type.dtype_kind == "c":
         raise TypeError(f"{what} expects real input, got {x} of type {x.type}")
     return to_float(x.dtype)
-
-
-def _norm_axis(axis, ndim, what):
-    return normalize_axis(axis, ndim, what)[0]
 
 
 class _SoftmaxBase(Op):
@@ -52,10 +48,7 @@ class _SoftmaxBase(Op):
         if x.ndim < 1:
             raise TypeError(f"{self._name} expects a tensor of at least 1 dimension, got {x} "
                             f"of type {x.type}")
-        if not -x.ndim <= self.axis < x.ndim:
-            raise np.exceptions.AxisError(
-                f"{self._name}: axis {self.axis} is out of bounds for {x} of type {x.type} "
-                f"({x.ndim} dimensions)")
+        normalize_axis(self.axis, x.ndim, self._name, of=x)
         return Apply(self, [x], [TensorType(dtype, shape=x.type.shape)()])
 
     def _shifted(self, node, x, finite_only=False):
@@ -101,22 +94,22 @@ class LogSoftmax(_SoftmaxBase):
         output_storage[0][0] = out
 
 
-def softmax(x, axis=-1):
-    """The softmax of ``x`` along ``axis`` (default the last); discrete input becomes float."""
+def _apply_softmax(op_class, x, axis, what):
     x = as_tensor_variable(x)
     if x.ndim < 1:
-        raise TypeError(f"softmax expects a tensor of at least 1 dimension, got {x} "
+        raise TypeError(f"{what} expects a tensor of at least 1 dimension, got {x} "
                         f"of type {x.type}")
-    return Softmax(_norm_axis(axis, x.ndim, "softmax"))(x)
+    return op_class(normalize_axis(axis, x.ndim, what))(x)
+
+
+def softmax(x, axis=-1):
+    """The softmax of ``x`` along ``axis`` (default the last); discrete input becomes float."""
+    return _apply_softmax(Softmax, x, axis, "softmax")
 
 
 def log_softmax(x, axis=-1):
     """log(softmax(x)) along ``axis``, without the underflow of taking log of softmax."""
-    x = as_tensor_variable(x)
-    if x.ndim < 1:
-        raise TypeError(f"log_softmax expects a tensor of at least 1 dimension, got {x} "
-                        f"of type {x.type}")
-    return LogSoftmax(_norm_axis(axis, x.ndim, "log_softmax"))(x)
+    return _apply_softmax(LogSoftmax, x, axis, "log_softmax")
 
 
 class CrossentropyCategorical1Hot(Op):

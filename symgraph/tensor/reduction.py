@@ -33,56 +33,35 @@ from symgraph.graph.basic import Apply, Variable
 from symgraph.graph.op import Op
 from symgraph.scalar import math as sm
 from symgraph.scalar.basic import ScalarOp, to_float
+from symgraph.tensor.axes import normalize_axes
+from symgraph.tensor.axes import normalize_axis as normalize_one_axis
 from symgraph.tensor.basic import as_tensor_variable, constant
 from symgraph.tensor.elemwise import dimshuffle
 from symgraph.tensor.type import TensorType, normalize_dtype
 
-_AxisError = np.exceptions.AxisError
-
-
 # ----------------------------------------------------------------------- helpers
-
-def _as_int_axis(a, fname):
-    if isinstance(a, Variable):
-        data = getattr(a, "data", None)
-        if data is None:
-            raise TypeError(f"{fname}: axis must be known when the graph is built (an int, a "
-                            f"tuple of ints or None), got the symbolic variable {a}")
-        a = data
-    if isinstance(a, np.ndarray):
-        if a.ndim != 0:
-            raise TypeError(f"{fname}: axis entries must be ints, got an array of shape {a.shape}")
-        a = a[()]
-    if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
-        raise TypeError(f"{fname}: axis entries must be ints, got {a!r} "
-                        f"({type(a).__name__})")
-    return int(a)
-
 
 def normalize_axis(axis, ndim, fname="reduction"):
     """``axis`` (None, an int or a sequence of ints, negatives allowed) as a sorted tuple
-    of distinct non-negative ints below ``ndim``; None means every axis."""
+    of distinct non-negative ints below ``ndim``; None means every axis.
+
+    The reductions' name for ``symgraph.tensor.axes.normalize_axes``.
+    """
+    return normalize_axes(axis, ndim, fname)
+
+
+def _op_axis(axis, who, hint=""):
+    """An op's ``axis`` parameter: None, or a sorted tuple of distinct non-negative ints
+    (as ``normalize_axis`` gives); ValueError otherwise."""
     if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, Variable) and getattr(axis, "data", None) is not None:
-        axis = axis.data
-    if isinstance(axis, np.ndarray) and axis.ndim == 1:
-        axis = list(axis)
-    if isinstance(axis, (list, tuple)):
-        raw = [_as_int_axis(a, fname) for a in axis]
-    else:
-        raw = [_as_int_axis(axis, fname)]
-    out = []
-    for a in raw:
-        if not -ndim <= a < ndim:
-            raise _AxisError(f"{fname}: axis {a} is out of bounds for a tensor of "
-                             f"{ndim} dimension{'s' if ndim != 1 else ''} "
-                             f"(valid axes: {-ndim} to {ndim - 1})")
-        a %= ndim
-        if a in out:
-            raise ValueError(f"{fname}: axis {a} is repeated in axis={axis!r}")
-        out.append(a)
-    return tuple(sorted(out))
+        return None
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    axis = tuple(int(a) for a in axis)
+    if builtins.any(a < 0 for a in axis) or list(axis) != sorted(set(axis)):
+        raise ValueError(f"{who}: axis must be None or a sorted tuple of distinct "
+                         f"non-negative ints, got {axis}{hint}")
+    return axis
 
 
 def _keepdims(out, axes, ndim):
@@ -184,15 +163,8 @@ class CAReduce(Op):
             raise TypeError(f"CAReduce cannot reduce with {scalar_op.name}; supported: "
                             f"{', '.join(_REDUCERS)}")
         self.scalar_op = scalar_op
-        if axis is not None:
-            if isinstance(axis, (int, np.integer)):
-                axis = (axis,)
-            axis = tuple(int(a) for a in axis)
-            if builtins.any(a < 0 for a in axis) or list(axis) != sorted(set(axis)):
-                raise ValueError(f"CAReduce: axis must be None or a sorted tuple of distinct "
-                                 f"non-negative ints, got {axis}; the reduction functions "
-                                 "(sum, max, ...) normalise it for you")
-        self.axis = axis
+        self.axis = _op_axis(axis, "CAReduce",
+                             "; the reduction functions (sum, max, ...) normalise it for you")
         self.dtype = None if dtype is None else normalize_dtype(dtype)
         self.acc_dtype = None if acc_dtype is None else normalize_dtype(acc_dtype)
 
@@ -222,10 +194,7 @@ class CAReduce(Op):
                             "reduce abs(x), real(x) or imag(x) instead")
         if name.startswith("bitwise") and x.type.dtype_kind not in "biu":
             raise TypeError(f"{what} reduction needs bool or integer input, got {_fmt_type(x)}")
-        for a in self._axes(x.ndim):
-            if a >= x.ndim:
-                raise _AxisError(f"{self}: axis {a} is out of bounds for {_fmt_type(x)} "
-                                 f"({x.ndim} dimensions)")
+        axes = normalize_axes(self.axis, x.ndim, str(self), of=x, negative=False)
         out_dtype = self._out_dtype(x.dtype)
         # sum/prod run in the requested dtype (NumPy's same_kind rule applies to the
         # input); the others compute in their natural dtype and then convert.
@@ -235,7 +204,6 @@ class CAReduce(Op):
                 raise TypeError(f"{what}: cannot reduce {_fmt_type(x)} with {label}={dt}; "
                                 f"expected a {label} that {src} casts to safely or "
                                 "within its kind (cast the input explicitly)")
-        axes = self._axes(x.ndim)
         shape = tuple(s for d, s in enumerate(x.type.shape) if d not in axes)
         return Apply(self, [x], [TensorType(out_dtype, shape=shape)()])
 
@@ -258,7 +226,7 @@ class CAReduce(Op):
 
 def _careduce(scalar_op, x, axis, keepdims, fname, dtype=None, acc_dtype=None):
     x = as_tensor_variable(x)
-    axes = normalize_axis(axis, x.ndim, fname)
+    axes = normalize_axes(axis, x.ndim, fname)
     op_axis = None if len(axes) == x.ndim else axes
     out = CAReduce(scalar_op, op_axis, dtype=dtype, acc_dtype=acc_dtype)(x)
     if keepdims:
@@ -339,7 +307,7 @@ def mean(x, axis=None, dtype=None, keepdims=False, acc_dtype=None):
     from symgraph.tensor.math import cast, true_div
 
     x = as_tensor_variable(x)
-    axes = normalize_axis(axis, x.ndim, "mean")
+    axes = normalize_axes(axis, x.ndim, "mean")
     if dtype is not None:
         dtype = normalize_dtype(dtype)
         work = dtype if np.dtype(dtype).kind in "fc" else "float64"
@@ -363,7 +331,7 @@ def var(x, axis=None, ddof=0, keepdims=False):
     from symgraph.tensor.math import cast, imag, maximum, real, sqr, sub, true_div
 
     x = as_tensor_variable(x)
-    axes = normalize_axis(axis, x.ndim, "var")
+    axes = normalize_axes(axis, x.ndim, "var")
     if isinstance(ddof, Variable) or not isinstance(ddof, (int, np.integer)) \
             or isinstance(ddof, (bool, np.bool_)):
         raise TypeError(f"var: ddof must be an int, got {ddof!r}")
@@ -406,7 +374,7 @@ def logsumexp(x, axis=None, keepdims=False):
     from symgraph.tensor.math import add, cast, exp, isinf, log, real, sub, switch
 
     x = as_tensor_variable(x)
-    axes = normalize_axis(axis, x.ndim, "logsumexp")
+    axes = normalize_axes(axis, x.ndim, "logsumexp")
     if x.type.dtype_kind in "biu":
         x = cast(x, to_float(x.dtype))
     m = max(real(x) if x.type.dtype_kind == "c" else x, axes, keepdims=True)
@@ -431,25 +399,14 @@ class _ArgReduce(Op):
     _name = ""
 
     def __init__(self, axis=None):
-        if axis is not None:
-            if isinstance(axis, (int, np.integer)):
-                axis = (axis,)
-            axis = tuple(int(a) for a in axis)
-            if builtins.any(a < 0 for a in axis) or list(axis) != sorted(set(axis)):
-                raise ValueError(f"{type(self).__name__}: axis must be None or a sorted tuple "
-                                 f"of distinct non-negative ints, got {axis}")
-        self.axis = axis
+        self.axis = _op_axis(axis, type(self).__name__)
 
     def make_node(self, x):
         x = as_tensor_variable(x)
         if x.type.dtype_kind == "c":
             raise TypeError(f"{self._name} is not defined for complex input: got "
                             f"{_fmt_type(x)}; use abs(x), real(x) or imag(x)")
-        axes = tuple(range(x.ndim)) if self.axis is None else self.axis
-        for a in axes:
-            if a >= x.ndim:
-                raise _AxisError(f"{self}: axis {a} is out of bounds for {_fmt_type(x)} "
-                                 f"({x.ndim} dimensions)")
+        axes = normalize_axes(self.axis, x.ndim, str(self), of=x, negative=False)
         shape = tuple(s for d, s in enumerate(x.type.shape) if d not in axes)
         return Apply(self, [x], [TensorType("int64", shape=shape)()])
 
@@ -491,7 +448,7 @@ class Argmin(_ArgReduce):
 
 def _argreduce(cls, x, axis, keepdims, fname):
     x = as_tensor_variable(x)
-    axes = normalize_axis(axis, x.ndim, fname)
+    axes = normalize_axes(axis, x.ndim, fname)
     op_axis = None if len(axes) == x.ndim else axes
     out = cls(op_axis)(x)
     if keepdims:
@@ -543,9 +500,7 @@ class CumOp(Op):
             n = int(np.prod(static, dtype="int64")) if None not in static else None
             shape = (n,)
         else:
-            if not -x.ndim <= self.axis < x.ndim:
-                raise _AxisError(f"{self}: axis {self.axis} is out of bounds for "
-                                 f"{_fmt_type(x)} ({x.ndim} dimensions)")
+            normalize_one_axis(self.axis, x.ndim, str(self), of=x)
             shape = x.type.shape
         return Apply(self, [x], [TensorType(out_dtype, shape=shape)()])
 
@@ -570,9 +525,7 @@ class CumOp(Op):
 
 def _cumop(x, axis, mode, fname):
     x = as_tensor_variable(x)
-    if axis is not None:
-        (axis,) = normalize_axis(_as_int_axis(axis, fname), x.ndim, fname)
-    return CumOp(axis, mode)(x)
+    return CumOp(normalize_one_axis(axis, x.ndim, fname, allow_none=True), mode)(x)
 
 
 def cumsum(x, axis=None):

@@ -10,6 +10,7 @@ import numpy as np
 from symgraph.graph.basic import Apply, Constant, Variable
 from symgraph.graph.op import Op
 from symgraph.graph.utils import ShapeError
+from symgraph.tensor.axes import axis_entries, normalize_axis, normalize_axes
 from symgraph.tensor.basic import as_tensor_variable, constant
 from symgraph.tensor.type import INTEGER_DTYPES, TensorType
 
@@ -153,35 +154,6 @@ def _prod(values):
     return out
 
 
-def normalize_axis(axis, ndim, what="axis"):
-    """``axis`` (negative allowed) as an index in ``range(ndim)``; AxisError when out of range."""
-    if isinstance(axis, Variable):
-        from symgraph.tensor.basic import NotScalarConstantError, get_scalar_constant_value
-        try:
-            axis = get_scalar_constant_value(axis)
-        except NotScalarConstantError:
-            raise TypeError(f"{what}: the axis must be known when the graph is built, got the "
-                            f"symbolic {axis}") from None
-    if isinstance(axis, (bool, np.bool_)):
-        raise TypeError(f"{what}: axis must be an int, got {axis!r}")
-    try:
-        a = operator.index(axis)
-    except TypeError:
-        raise TypeError(f"{what}: axis must be an int, got {axis!r}") from None
-    if not -ndim <= a < ndim:
-        raise np.exceptions.AxisError(
-            f"{what}: axis {a} is out of bounds for a tensor of {ndim} dimensions")
-    return a % ndim
-
-
-def _normalize_axes(axis, ndim, what):
-    axes = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
-    out = [normalize_axis(a, ndim, what) for a in axes]
-    if len(set(out)) != len(out):
-        raise ValueError(f"{what}: repeated axis in {tuple(axes)}")
-    return out
-
-
 def _as_int_scalar(v, what):
     """One shape entry as an int64 0-d variable (Python ints become constants)."""
     from symgraph.tensor.math import cast
@@ -194,6 +166,23 @@ def _as_int_scalar(v, what):
     if v.ndim != 0 or v.dtype not in INTEGER_DTYPES:
         raise TypeError(f"{what}: shape entries must be integer scalars, got {v} of type {v.type}")
     return cast(v, "int64")
+
+
+def as_int_vector(v, length, what, name):
+    """The integer vector ``v`` cast to int64, checked to hold ``length`` entries when
+    its static length is known (``length=None``: any). ``what`` names the caller and
+    ``name`` the argument in errors: TypeError for a non-integer or non-vector
+    ``v``, ShapeError for a wrong static length."""
+    from symgraph.tensor.math import cast
+
+    v = as_tensor_variable(v)
+    if v.ndim != 1 or v.dtype not in INTEGER_DTYPES:
+        raise TypeError(f"{what}: {name} must be an integer vector, got {v} of type {v.type}")
+    v = cast(v, "int64")
+    n = v.type.shape[0]
+    if length is not None and n is not None and n != length:
+        raise ShapeError(f"{what}: {name} {v} has {n} entries, expected {length}")
+    return v
 
 
 def as_shape_vector(value, what="shape"):
@@ -344,18 +333,8 @@ class Reshape(Op):
             raise ValueError(f"Reshape: ndim must be >= 0, got {ndim}")
 
     def make_node(self, x, shp):
-        from symgraph.tensor.math import cast
-
         x = as_tensor_variable(x)
-        shp = as_tensor_variable(shp)
-        if shp.ndim != 1 or shp.dtype not in INTEGER_DTYPES:
-            raise TypeError(f"Reshape: the new shape must be an integer vector, got {shp} of "
-                            f"type {shp.type}")
-        shp = cast(shp, "int64")
-        n = shp.type.shape[0]
-        if n is not None and n != self.ndim:
-            raise ShapeError(f"Reshape({self.ndim}): the shape vector {shp} has {n} entries, "
-                             f"expected {self.ndim}")
+        shp = as_int_vector(shp, self.ndim, f"Reshape({self.ndim})", "the new shape")
         out_shape = _static_reshape(x.type, static_vector_entries(shp, self.ndim))
         return Apply(self, [x, shp], [TensorType(x.dtype, shape=out_shape)()])
 
@@ -452,7 +431,7 @@ def squeeze(x, axis=None):
     if axis is None:
         axes = [d for d, s in enumerate(x.type.shape) if s == 1]
     else:
-        axes = _normalize_axes(axis, x.ndim, "squeeze")
+        axes = normalize_axes(axis, x.ndim, "squeeze", allow_none=False)
     for d in axes:
         s = x.type.shape[d]
         if s is not None and s != 1:
@@ -470,9 +449,8 @@ def expand_dims(x, axis):
     from symgraph.tensor.elemwise import dimshuffle
 
     x = as_tensor_variable(x)
-    n_new = 1 if not isinstance(axis, (tuple, list)) else len(axis)
-    out_nd = x.ndim + n_new
-    axes = _normalize_axes(axis, out_nd, "expand_dims")
+    out_nd = x.ndim + len(axis_entries(axis))
+    axes = normalize_axes(axis, out_nd, "expand_dims", allow_none=False)
     old = iter(range(x.ndim))
     return dimshuffle(x, ["x" if d in axes else next(old) for d in range(out_nd)])
 
@@ -521,7 +499,7 @@ def specify_broadcastable(x, *axes):
         axes = tuple(axes[0])
     if not axes:
         return x
-    axes = _normalize_axes(axes, x.ndim, "specify_broadcastable")
+    axes = normalize_axes(axes, x.ndim, "specify_broadcastable", allow_none=False)
     return specify_shape(x, tuple(1 if d in axes else s for d, s in enumerate(x.type.shape)))
 
 
@@ -540,10 +518,7 @@ class Unbroadcast(Op):
 
     def make_node(self, x):
         x = as_tensor_variable(x)
-        for a in self.axes:
-            if not 0 <= a < x.ndim:
-                raise np.exceptions.AxisError(
-                    f"unbroadcast: axis {a} is out of bounds for {x} ({x.type})")
+        normalize_axes(self.axes, x.ndim, "unbroadcast", of=x, negative=False)
         shape = tuple(None if d in self.axes and s == 1 else s
                       for d, s in enumerate(x.type.shape))
         return Apply(self, [x], [TensorType(x.dtype, shape=shape)()])
@@ -560,7 +535,8 @@ def unbroadcast(x, *axes):
     x = as_tensor_variable(x)
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
-    axes = [a for a in _normalize_axes(axes, x.ndim, "unbroadcast") if x.type.shape[a] == 1]
+    axes = [a for a in normalize_axes(axes, x.ndim, "unbroadcast", allow_none=False)
+            if x.type.shape[a] == 1]
     if not axes:
         return x
     return Unbroadcast(*axes)(x)

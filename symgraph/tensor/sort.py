@@ -9,6 +9,7 @@ import numpy as np
 
 from symgraph.graph.basic import Apply
 from symgraph.graph.op import Op
+from symgraph.tensor.axes import normalize_axis
 from symgraph.tensor.basic import as_tensor_variable, constant
 from symgraph.tensor.type import TensorType
 
@@ -23,15 +24,12 @@ def _check_kind(kind, who):
 
 def _check_axis(axis, x, who):
     """``axis`` for ``x`` as None or a non-negative int, or a clear error."""
-    if axis is None:
-        return None
-    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{who}: axis must be an int or None, got {axis!r}")
-    if not -x.ndim <= axis < x.ndim:
-        raise np.exceptions.AxisError(
-            f"{who}: axis {axis} is out of bounds for {x} with {x.ndim} dimensions ({x.type})"
-            + ("; use axis=None to sort a 0-d array" if x.ndim == 0 else ""))
-    return int(axis) % x.ndim
+    try:
+        return normalize_axis(axis, x.ndim, who, allow_none=True, of=x)
+    except np.exceptions.AxisError as e:
+        if x.ndim:
+            raise
+        raise np.exceptions.AxisError(f"{e}; use axis=None to sort a 0-d array") from None
 
 
 class _SortBase(Op):

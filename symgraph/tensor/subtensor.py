@@ -27,6 +27,7 @@ from symgraph.graph.basic import Apply, Variable
 from symgraph.graph.op import Op
 from symgraph.graph.utils import ShapeError
 from symgraph.tensor import math as tm
+from symgraph.tensor.axes import normalize_axis
 from symgraph.tensor.basic import as_tensor_variable, constant, is_python_scalar
 from symgraph.tensor.elemwise import DimShuffle, _fmt_shape, dimshuffle
 from symgraph.tensor.indexing import (
@@ -401,14 +402,10 @@ def take(a, indices, axis=None, mode="raise"):
     a = as_tensor_variable(a)
     if mode not in ("raise", "wrap", "clip"):
         raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    axis = normalize_axis(axis, a.ndim, "take", allow_none=True, of=a)
     if axis is None:
         from symgraph.tensor.shape import flatten
         a, axis = flatten(a, 1), 0
-    if not _is_int(axis):
-        raise TypeError(f"take: axis must be an int or None, got {axis!r}")
-    if not -a.ndim <= axis < a.ndim:
-        raise np.exceptions.AxisError(axis, a.ndim)
-    axis = int(axis) % a.ndim
     from symgraph.tensor.basic import _holds_variable
     if isinstance(indices, (list, tuple)) and _holds_variable(indices):
         indices = as_tensor_variable(indices)

@@ -11,30 +11,9 @@ from symgraph import config
 from symgraph.graph.utils import ShapeError
 from symgraph.tensor.creation import Alloc, AllocDiag, ARange, ExtractDiag, Eye, Tri
 from symgraph.tensor.shape import shape_i
-from tests.utils import assert_allclose, check_infer_shape
+from tests.utils import assert_allclose, check_cases, check_infer_shape, random_value
 
 DTYPES = ["bool", "int8", "uint16", "int64", "float32", "float64", "complex64", "complex128"]
-
-
-def _values(dtype, shape, rng):
-    if dtype == "bool":
-        return rng.integers(0, 2, shape).astype(bool)
-    if np.dtype(dtype).kind in "iu":
-        return rng.integers(0, 9, shape).astype(dtype)
-    v = rng.uniform(-2, 2, shape)
-    if np.dtype(dtype).kind == "c":
-        v = v + 1j * rng.uniform(-2, 2, shape)
-    return v.astype(dtype)
-
-
-def _check(mode, inputs, values, cases):
-    """Compile every case's output in one function and compare with its expected value."""
-    f = sg.function(inputs, [c[0] for c in cases], mode=mode, on_unused_input="ignore")
-    for (out, want), got in zip(cases, f(*values)):
-        assert out.dtype == np.asarray(want).dtype, (out, out.dtype, np.asarray(want).dtype)
-        for s, n in zip(out.type.shape, np.shape(want)):
-            assert s is None or s == n, (out, out.type.shape, np.shape(want))
-        assert_allclose(got, want)
 
 
 # ------------------------------------------------------------------------- alloc
@@ -45,7 +24,7 @@ def test_alloc_broadcasts_values(dtype, mode, rng):
     r = T.tensor(dtype, shape=(1, None), name="r")
     v = T.tensor(dtype, shape=(None,), name="v")
     n = T.lscalar("n")
-    sv, rv, vv = _values(dtype, (), rng), _values(dtype, (1, 3), rng), _values(dtype, (3,), rng)
+    sv, rv, vv = (random_value(dtype, shape, rng) for shape in [(), (1, 3), (3,)])
     cases = [
         (T.alloc(s, 2, n), np.full((2, 4), sv)),
         (T.alloc(s), sv),
@@ -54,7 +33,7 @@ def test_alloc_broadcasts_values(dtype, mode, rng):
         (T.alloc(v, n, 2, 3), np.broadcast_to(vv, (4, 2, 3))),
         (T.alloc(r, 0, 3), np.zeros((0, 3), dtype)),
     ]
-    _check(mode, [s, r, v, n], [sv, rv, vv, 4], cases)
+    check_cases(mode, [s, r, v, n], [sv, rv, vv, 4], cases)
 
 
 def test_alloc_static_shape():
@@ -133,7 +112,7 @@ def test_zeros_ones_full(mode):
          np.full((3, 2), np.arange(2.0))),
         (T.full((n,), T.constant(np.int8(3))), np.full(4, 3, "int8")),
     ]
-    _check(mode, [x, n, sv], [xv, 4, np.array([1, 5], "int32")], cases)
+    check_cases(mode, [x, n, sv], [xv, 4, np.array([1, 5], "int32")], cases)
     assert T.zeros(x.shape).type.shape == (None, None)
     assert T.zeros(T.matrix(shape=(2, None)).shape).type.shape == (2, None)
     assert T.full((2, n), 1.0).type.shape == (2, None)
@@ -165,8 +144,8 @@ def test_shape_argument_errors():
 @pytest.mark.parametrize("dtype", ["int8", "uint16", "float32", "complex128", "bool"])
 def test_like(dtype, mode, rng):
     x = T.tensor(dtype, shape=(None, 3), name="x")
-    xv = _values(dtype, (2, 3), rng)
-    fv = _values(dtype, (), rng)
+    xv = random_value(dtype, (2, 3), rng)
+    fv = random_value(dtype, (), rng)
     f = T.tensor(dtype, shape=(), name="f")
     cases = [
         (T.zeros_like(x), np.zeros_like(xv)),
@@ -183,7 +162,7 @@ def test_like(dtype, mode, rng):
     ]
     for out, _ in cases:
         assert out.type.shape == (None, 3)
-    _check(mode, [x, f], [xv, fv], cases)
+    check_cases(mode, [x, f], [xv, fv], cases)
 
 
 def test_fill_python_numbers_are_weak():
@@ -198,13 +177,13 @@ def test_fill_python_numbers_are_weak():
 def test_broadcast_to(mode, rng):
     x = T.tensor("float32", shape=(1, None), name="x")
     n = T.lscalar("n")
-    xv = _values("float32", (1, 3), rng)
+    xv = random_value("float32", (1, 3), rng)
     cases = [
         (T.broadcast_to(x, (n, 3)), np.broadcast_to(xv, (4, 3))),
         (T.broadcast_to(x, (2, n, 3)), np.broadcast_to(xv, (2, 4, 3))),
         (T.broadcast_to(5, (2,)), np.broadcast_to(5, (2,))),
     ]
-    _check(mode, [x, n], [xv, 4], cases)
+    check_cases(mode, [x, n], [xv, 4], cases)
     with pytest.raises(ShapeError, match="length 3, the target 2"):
         T.broadcast_to(T.vector(shape=(3,)), (2,))
 
@@ -227,7 +206,7 @@ def test_eye_identity_like_tri(mode):
         (T.tri(n, m, k, dtype="int64"), np.tri(3, 5, -1, dtype="int64")),
         (T.tri(2, 4, 1, dtype="bool"), np.tri(2, 4, 1, dtype=bool)),
     ]
-    _check(mode, [n, m, k, x], [3, 5, -1, xv], cases)
+    check_cases(mode, [n, m, k, x], [3, 5, -1, xv], cases)
     assert T.eye(n, 4).type.shape == (None, 4)
     assert T.tri(2, m).type.shape == (2, None)
     assert T.identity_like(T.matrix(shape=(3, None))).type.shape == (3, None)
@@ -252,7 +231,7 @@ def test_tril_triu(dtype, mode, rng):
     x = T.tensor(dtype, shape=(None, None), name="x")
     y = T.tensor(dtype, shape=(2, None, 4), name="y")
     k = T.lscalar("k")
-    xv, yv = _values(dtype, (3, 4), rng), _values(dtype, (2, 3, 4), rng)
+    xv, yv = random_value(dtype, (3, 4), rng), random_value(dtype, (2, 3, 4), rng)
     cases = [
         (T.tril(x), np.tril(xv)),
         (T.tril(x, -1), np.tril(xv, -1)),
@@ -262,7 +241,7 @@ def test_tril_triu(dtype, mode, rng):
         (T.tril(y, 1), np.tril(yv, 1)),
         (T.triu(y, -2), np.triu(yv, -2)),
     ]
-    _check(mode, [x, y, k], [xv, yv, -1], cases)
+    check_cases(mode, [x, y, k], [xv, yv, -1], cases)
     assert T.triu(y).type.shape == (2, None, 4)
     with pytest.raises(TypeError, match="at least 2 dimensions, got .* with 1 dimensions"):
         T.tril(T.vector())
@@ -300,7 +279,7 @@ def test_arange_values(mode):
         (T.arange(a, b, dtype="int8"), np.arange(-2, 7, dtype="int8")),
         (T.arange(b, dtype="float64"), np.arange(7.0)),
     ]
-    _check(mode, [a, b, s, fa, fb, fs], [-2, 7, 3, 0.5, 3.0, 0.25], cases)
+    check_cases(mode, [a, b, s, fa, fb, fs], [-2, 7, 3, 0.5, 3.0, 0.25], cases)
     assert T.arange(2, 11, 3).type.shape == (3,)
     assert T.arange(0, 1, 0.1).type.shape == (10,)
     assert T.arange(5, 1).type.shape == (0,)
@@ -390,7 +369,7 @@ def test_linspace_symbolic(mode):
         (T.linspace(v, 1.0, 3), np.linspace(vv, 1.0, 3)),
         (T.linspace(0, v, 4, endpoint=False), np.linspace(0, vv, 4, endpoint=False)),
     ]
-    _check(mode, [a, b, i, v], [av, bv, 9, vv], cases)
+    check_cases(mode, [a, b, i, v], [av, bv, 9, vv], cases)
     with pytest.raises(TypeError, match="num must be a Python int, got float"):
         T.linspace(0, 1, 2.0)
     with pytest.raises(ValueError, match="must be non-negative"):
@@ -404,8 +383,7 @@ def test_diag_diagonal(dtype, mode, rng):
     v = T.tensor(dtype, shape=(None,), name="v")
     x = T.tensor(dtype, shape=(None, None), name="x")
     y = T.tensor(dtype, shape=(2, None, 4), name="y")
-    vv, xv, yv = _values(dtype, (3,), rng), _values(dtype, (3, 4), rng), \
-        _values(dtype, (2, 3, 4), rng)
+    vv, xv, yv = (random_value(dtype, shape, rng) for shape in [(3,), (3, 4), (2, 3, 4)])
     cases = [
         (T.diag(v), np.diag(vv)),
         (T.diag(v, 2), np.diag(vv, 2)),
@@ -420,7 +398,7 @@ def test_diag_diagonal(dtype, mode, rng):
         (y.diagonal(-1, 1, 2), np.diagonal(yv, -1, 1, 2)),
         (T.diagonal(y, 0, 2, 1), np.diagonal(yv, 0, 2, 1)),
     ]
-    _check(mode, [v, x, y], [vv, xv, yv], cases)
+    check_cases(mode, [v, x, y], [vv, xv, yv], cases)
 
 
 def test_diag_static_shape_and_errors():

@@ -4,31 +4,21 @@ import pytest
 import symgraph as sg
 import symgraph.tensor as T
 from symgraph.tensor.sort import ArgSort, Nonzero, Sort
-from tests.utils import assert_allclose, check_infer_shape
+from tests.utils import assert_allclose, check_cases, check_infer_shape, random_value
 
 DTYPES = ["bool", "int8", "uint16", "int64", "float32", "float64", "complex64", "complex128"]
 
 
 def _values(dtype, shape, rng):
-    if dtype == "bool":
-        return rng.integers(0, 2, shape).astype(bool)
-    if np.dtype(dtype).kind in "iu":
-        return rng.integers(0, 3, shape).astype(dtype)  # small range: ties and zeros
+    """random_value with ties and exact zeros, which sorting and nonzero must handle."""
+    if np.dtype(dtype).kind in "biu":
+        return random_value(dtype, shape, rng, int_high=3)  # small range: ties and zeros
     v = rng.integers(-2, 3, shape) + rng.uniform(-1, 1, shape).round(1)
     if np.dtype(dtype).kind == "c":
         # equal real parts, so the imaginary part decides (lexicographic order)
         v = np.round(v) + 1j * rng.uniform(-2, 2, shape)
     v = v * rng.integers(0, 2, shape)  # some exact zeros, for nonzero
     return v.astype(dtype)
-
-
-def _check(mode, inputs, values, cases):
-    f = sg.function(inputs, [c[0] for c in cases], mode=mode, on_unused_input="ignore")
-    for (out, want), got in zip(cases, f(*values)):
-        assert out.dtype == np.asarray(want).dtype, (out, out.dtype, np.asarray(want).dtype)
-        for s, n in zip(out.type.shape, np.shape(want)):
-            assert s is None or s == n, (out, out.type.shape, np.shape(want))
-        assert_allclose(got, want)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -47,7 +37,7 @@ def test_sort_argsort(dtype, mode, rng):
         (T.argsort(x, axis=None, kind="stable"), np.argsort(xv, axis=None, kind="stable")),
         (T.argsort(v, -1, "heapsort"), np.argsort(vv, -1, "heapsort")),
     ]
-    _check(mode, [x, v], [xv, vv], cases)
+    check_cases(mode, [x, v], [xv, vv], cases)
 
 
 def test_sort_static_shape_and_props():
@@ -111,7 +101,7 @@ def test_nonzero_family(dtype, mode, rng):
         (T.argwhere(x), np.argwhere(xv)),
         (T.argwhere(v), np.argwhere(vv)),
     ]
-    _check(mode, [x, v, s], [xv, vv, sv], cases)
+    check_cases(mode, [x, v, s], [xv, vv, sv], cases)
 
 
 def test_nonzero_empty_and_static(mode):
