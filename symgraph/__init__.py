@@ -21,6 +21,10 @@ from symgraph.graph.fg import FunctionGraph  # noqa: E402
 from symgraph.graph.op import Op  # noqa: E402
 from symgraph.printing import debugprint  # noqa: E402
 from symgraph.tensor.basic import as_tensor_variable  # noqa: E402
+from symgraph import gradient  # noqa: E402,F401
+from symgraph.gradient import (  # noqa: E402
+    Lop, Rop, grad, hessian, jacobian, verify_grad,
+)
 
 dprint = debugprint
 
@@ -28,4 +32,5 @@ __all__ = [
     "Apply", "Constant", "Function", "FunctionGraph", "In", "Mode", "Op", "Out", "Param",
     "SharedVariable", "Variable", "as_tensor_variable", "change_flags", "clone_replace",
     "config", "debugprint", "dprint", "function", "get_mode", "shared", "tensor",
+    "grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad",
 ]

@@ -20,3 +20,7 @@ from symgraph.tensor.sort import *  # noqa: F401,F403
 from symgraph.tensor.subtensor import *  # noqa: F401,F403
 from symgraph.tensor import nnet  # noqa: F401
 from symgraph.tensor.nnet import *  # noqa: F401,F403
+from symgraph.gradient import (  # noqa: F401,E402  (Theano spelled them T.grad, ...)
+    Lop, Rop, consider_constant, disconnected_grad, grad, grad_clip, grad_scale, hessian,
+    jacobian, zero_grad,
+)
