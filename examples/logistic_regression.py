@@ -3,8 +3,7 @@
 The whole data set lives in shared variables; each minibatch is selected
 inside the compiled graph through `givens` (x -> data_x[i*bs:(i+1)*bs]), so a
 training step only passes the minibatch index. W and b are updated through
-`updates`. The gradient is written out by hand here: for the mean logistic
-loss, dL/dz = (sigmoid(z) - y) / batch_size.
+`updates`, with gradients from `T.grad`.
 
 Run:  python examples/logistic_regression.py
 """
@@ -41,9 +40,7 @@ def build(data_x, data_y, batch_size, lr=0.5, l2=1e-4):
     loss = T.mean(y * T.softplus(-z) + (1 - y) * T.softplus(z)) + l2 * T.sum(W ** 2)
     err = T.mean(T.neq(p > 0.5, y > 0.5))
 
-    dz = (p - y) / x.shape[0]
-    gW = T.dot(x.T, dz) + 2 * l2 * W
-    gb = T.sum(dz)
+    gW, gb = T.grad(loss, [W, b])
 
     batch = slice(index * batch_size, (index + 1) * batch_size)
     train = sg.function(

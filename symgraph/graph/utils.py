@@ -41,12 +41,20 @@ def user_trace(limit: int = 1):
     out = []
     while frame is not None and len(out) < limit:
         code = frame.f_code
-        if not _is_internal(code.co_filename):
+        if not _is_internal(code.co_filename) and not _is_user_op_frame(frame):
             lineno = frame.f_lineno
             out.append((code.co_filename, lineno, code.co_name,
                         linecache.getline(code.co_filename, lineno).strip()))
         frame = frame.f_back
     return tuple(out)
+
+
+def _is_user_op_frame(frame) -> bool:
+    """A user-defined Op's own make_node/__call__: not the line that built the graph."""
+    if frame.f_code.co_name not in ("make_node", "__call__"):
+        return False
+    owner = frame.f_locals.get("self")
+    return hasattr(owner, "make_node") and hasattr(owner, "perform")
 
 
 def format_trace(trace) -> str:

@@ -7,7 +7,7 @@ import numpy as np
 import scipy.special as sp
 
 from symgraph.scalar.basic import (
-    ScalarOp, bool_as_int8, bool_out, complex_out, discrete_out, float_real_out, no_bool,
+    DISCRETE, ScalarOp, to_float, bool_as_int8, bool_out, complex_out, discrete_out, float_real_out, no_bool,
     no_complex, real_out, register, shift_out, true_div_out, upcast_out, upcast_out_no_complex,
     upgrade_to_float, upgrade_to_float_no_complex,
 )
@@ -42,6 +42,25 @@ def _real(x):
 
 def _imag(x):
     return np.array(np.imag(x), copy=True)
+
+
+def _tri_gamma(x):
+    return sp.polygamma(1, x)
+
+
+def _polygamma(n, x):
+    # n is an integer array: the order; x is computed in a float dtype
+    if x.dtype.kind in "biu":
+        x = x.astype(to_float(x.dtype.name))
+    if np.any(n < 0):
+        raise ValueError("polygamma: the order n must be >= 0")
+    return sp.polygamma(n, x)
+
+
+def _polygamma_out(n, x):
+    if n not in DISCRETE:
+        raise TypeError(f"polygamma(n, x): the order n must be an integer, got dtype {n}")
+    return upgrade_to_float_no_complex(x)
 
 
 def _switch(c, a, b):
@@ -114,6 +133,9 @@ erfinv = _op("erfinv", sp.erfinv, 1, upgrade_to_float_no_complex)
 gamma = _op("gamma", sp.gamma, 1, upgrade_to_float_no_complex)
 gammaln = _op("gammaln", sp.gammaln, 1, upgrade_to_float_no_complex)
 psi = _op("psi", sp.psi, 1, upgrade_to_float_no_complex)
+# derivatives of psi, needed by its gradient (and by theirs)
+tri_gamma = _op("tri_gamma", _tri_gamma, 1, upgrade_to_float_no_complex)
+polygamma = _op("polygamma", _polygamma, 2, _polygamma_out, compute_in_output_dtype=False)
 
 # rounding (integers stay integers, as in NumPy 2)
 floor = _op("floor", np.floor, 1, upcast_out_no_complex)

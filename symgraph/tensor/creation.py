@@ -188,6 +188,26 @@ class Alloc(Op):
         # A folded alloc would store the whole array in the graph.
         return False
 
+    def L_op(self, inputs, outputs, output_grads):
+        """The value's gradient is ``g`` summed over the dimensions the value was stretched
+        along: the new leading ones and those of static length 1 (the only ones that
+        broadcast). The shape inputs are disconnected."""
+        from symgraph.gradient import disconnected_type
+        from symgraph.tensor.reduction import sum as sum_
+        value, g = inputs[0], output_grads[0]
+        extra = g.ndim - value.ndim
+        gv = sum_(g, axis=tuple(range(extra))) if extra else g
+        out_shape = outputs[0].type.shape[extra:]
+        axes = tuple(d for d, (vs, os_) in enumerate(zip(value.type.shape, out_shape))
+                     if vs == 1 and os_ != 1)
+        if axes:
+            gv = sum_(gv, axis=axes, keepdims=True)
+        return [gv] + [disconnected_type() for _ in inputs[1:]]
+
+    def R_op(self, inputs, eval_points):
+        ev = eval_points[0]
+        return [None if ev is None else self(ev, *inputs[1:])]
+
 
 _alloc = Alloc()
 
@@ -303,6 +323,14 @@ class _MatrixFromSizes(Op):
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [(node.inputs[0], node.inputs[1])]
+
+    def L_op(self, inputs, outputs, output_grads):
+        # the sizes and the offset are integers: the values do not depend on anything
+        from symgraph.gradient import disconnected_type
+        return [disconnected_type() for _ in inputs]
+
+    def R_op(self, inputs, eval_points):
+        return [None]
 
 
 class Eye(_MatrixFromSizes):
@@ -428,6 +456,37 @@ class ARange(Op):
             n = m.cast(m.ceil(m.true_div(m.sub(stop, start), step)), "int64")
         return [(m.maximum(n, _i64(0)),)]
 
+    def L_op(self, inputs, outputs, output_grads):
+        """The values are ``start + i * step``, so (for a float result) start gets
+        ``sum(g)`` and step ``sum(g * i)``. ``stop`` only decides the length, a
+        piecewise constant function: it is disconnected (Theano returns zeros for all
+        three). An integer result is disconnected from everything."""
+        from symgraph.gradient import disconnected_type
+        from symgraph.tensor.reduction import sum as sum_
+        (out,), (g,) = outputs, output_grads
+        if np.dtype(self.dtype).kind not in "fc":
+            return [disconnected_type() for _ in inputs]
+        i = self._positions(out)
+        return [sum_(g), disconnected_type(), sum_(_m().mul(g, i))]
+
+    def R_op(self, inputs, eval_points):
+        """The tangent of ``start + i * step``: ``d_start + i * d_step``."""
+        es, _, ed = eval_points
+        if np.dtype(self.dtype).kind not in "fc" or (es is None and ed is None):
+            return [None]
+        m = _m()
+        out = self(*inputs)
+        i = self._positions(out)
+        t = m.mul(i, m.cast(ed, self.dtype)) if ed is not None else m.mul(i, _i64(0))
+        if es is not None:
+            t = m.add(t, m.cast(es, self.dtype))
+        return [m.cast(t, self.dtype)]
+
+    def _positions(self, out):
+        """0, 1, ..., len(out) - 1 in the output's dtype."""
+        from symgraph.tensor.shape import shape_i
+        return ARange(self.dtype)(_i64(0), shape_i(out, 0), _i64(1))
+
 
 def _arange_length(start, stop, step, dtype):
     """The length numpy.arange gives, computed without allocating huge arrays."""
@@ -447,7 +506,8 @@ def arange(start, stop=None, step=1, dtype=None):
     Without ``dtype``: int64 when every argument is an integer; float32 when the
     symbolic arguments are all float32 (Python numbers do not count); float64 otherwise.
     The length is static when every argument is a constant. A zero step raises
-    ValueError.
+    ValueError. Gradients (for a float result) flow to ``start`` and ``step``;
+    ``stop`` only sets the length and is disconnected.
     """
     if stop is None:
         start, stop = 0, start
@@ -576,6 +636,14 @@ class AllocDiag(Op):
         n = _m().add(input_shapes[0][0], _i64(abs(self.offset)))
         return [(n, n)]
 
+    def L_op(self, inputs, outputs, output_grads):
+        """The ``offset``-th diagonal of ``g``."""
+        return [ExtractDiag(self.offset, 0, 1)(output_grads[0])]
+
+    def R_op(self, inputs, eval_points):
+        ev = eval_points[0]
+        return [None if ev is None else self(ev)]
+
 
 class ExtractDiag(Op):
     """``ExtractDiag(offset, axis1, axis2)(x)``: numpy.diagonal, as a new array.
@@ -616,6 +684,35 @@ class ExtractDiag(Op):
             _diag_len(s[self.axis1], s[self.axis2], self.offset)
         rest = tuple(n for d, n in enumerate(s) if d not in (self.axis1, self.axis2))
         return [rest + (ln,)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        """``g`` written back on the diagonal of zeros shaped like ``x`` (an advanced
+        increment at rows ``i + max(0, -offset)``, columns ``i + max(0, offset)``)."""
+        from symgraph.tensor.elemwise import dimshuffle
+        from symgraph.tensor.shape import shape_i
+        from symgraph.tensor.subtensor import getitem, inc_subtensor
+        (x,), (out,), (g,) = inputs, outputs, output_grads
+        m = _m()
+        a1, a2, k = self.axis1, self.axis2, self.offset
+        i = arange(shape_i(out, out.ndim - 1), dtype="int64")
+        rows = m.add(i, _i64(max(0, -k))) if k < 0 else i
+        cols = m.add(i, _i64(k)) if k > 0 else i
+        key = [slice(None)] * x.ndim
+        key[a1], key[a2] = rows, cols
+        # NumPy puts the indexed dimension where the two arrays are when they are
+        # adjacent in the key, else first; ``g`` has it last
+        lo, nrest = min(a1, a2), x.ndim - 2
+        if abs(a1 - a2) == 1:
+            pattern = list(range(lo)) + [nrest] + list(range(lo, nrest))
+        else:
+            pattern = [nrest] + list(range(nrest))
+        gy = dimshuffle(g, pattern) if pattern != list(range(x.ndim - 1)) else g
+        zeros = zeros_like(x, dtype=g.dtype)
+        return [inc_subtensor(getitem(zeros, tuple(key)), gy)]
+
+    def R_op(self, inputs, eval_points):
+        ev = eval_points[0]
+        return [None if ev is None else self(ev)]
 
 
 def diagonal(x, offset=0, axis1=0, axis2=1):

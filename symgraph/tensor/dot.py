@@ -69,6 +69,50 @@ def _store(output_storage, node, value):
     output_storage[0][0] = np.asarray(value, dtype=node.outputs[0].type.numpy_dtype)
 
 
+# ----------------------------------------------------------------------- gradient helpers
+
+def _conj(x):
+    """conj(x) for a complex ``x``; ``x`` itself otherwise (no node for real data)."""
+    return conj(x) if x.type.numpy_dtype.kind == "c" else x
+
+
+def _swap_last(x):
+    """``x`` with its last two axes exchanged."""
+    order = list(range(x.ndim))
+    order[-2], order[-1] = order[-1], order[-2]
+    return dimshuffle(x, order)
+
+
+def _like(t, x):
+    """The tangent ``t`` declared to have length 1 wherever ``x`` statically has, so
+    that it broadcasts as ``x`` does (a user's eval point may not say so)."""
+    if t is None or not any(s == 1 and ts != 1 for s, ts in zip(x.type.shape, t.type.shape)):
+        return t
+    from symgraph.tensor.shape import specify_shape
+    return specify_shape(t, tuple(1 if s == 1 else ts for s, ts in zip(x.type.shape,
+                                                                        t.type.shape)))
+
+
+def _product_rule(op, inputs, eval_points):
+    """R_op of a bilinear ``op``: op(ta, b) + op(a, tb), skipping missing tangents."""
+    a, b = inputs
+    ta, tb = (_like(t, x) for t, x in zip(eval_points, inputs))
+    terms = []
+    if ta is not None:
+        terms.append(op(ta, b))
+    if tb is not None:
+        terms.append(op(a, tb))
+    if not terms:
+        return [None]
+    from symgraph.tensor.math import add
+    return [terms[0] if len(terms) == 1 else add(*terms)]
+
+
+def _perm_back(order):
+    """The dimshuffle pattern that puts axes listed in ``order`` (axis ids) back in order."""
+    return [order.index(i) for i in range(len(order))]
+
+
 # ----------------------------------------------------------------------- Dot
 
 class Dot(Op):
@@ -102,6 +146,23 @@ class Dot(Op):
         dims = [_dim(s, d) for s, d in zip(a.type.shape[:-1], sa[:-1])]
         dims += [_dim(s, d) for s, d in zip(b.type.shape[1:], sb[1:])]
         return [tuple(dims)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        a, b = inputs
+        (g,) = output_grads
+        ca, cb = _conj(a), _conj(b)
+        if a.ndim == 1 and b.ndim == 1:      # out = sum_k a_k b_k
+            return [mul(g, cb), mul(g, ca)]
+        if a.ndim == 2 and b.ndim == 1:      # out_i = sum_k a_ik b_k
+            return [mul(dimshuffle(g, (0, "x")), dimshuffle(cb, ("x", 0))),
+                    _dot(_swap_last(ca), g)]
+        if a.ndim == 1:                      # out_j = sum_k a_k b_kj
+            return [_dot(cb, g),
+                    mul(dimshuffle(ca, (0, "x")), dimshuffle(g, ("x", 0)))]
+        return [_dot(g, _swap_last(cb)), _dot(_swap_last(ca), g)]
+
+    def R_op(self, inputs, eval_points):
+        return _product_rule(self, inputs, eval_points)
 
 
 _dot = Dot()
@@ -200,6 +261,49 @@ class MatMul(Op):
             dims.append(_dim(b.type.shape[-1], input_shapes[1][-1]))
         return [tuple(dims)]
 
+    def L_op(self, inputs, outputs, output_grads):
+        a, b = inputs
+        (g,) = output_grads
+        # promote vectors to matrices (a row for a, a column for b), as matmul does
+        a2 = dimshuffle(a, ("x", 0)) if a.ndim == 1 else a
+        b2 = dimshuffle(b, (0, "x")) if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = dimshuffle(g2, tuple(range(g2.ndim - (b.ndim != 1))) + ("x",) +
+                            ((g2.ndim - 1,) if b.ndim != 1 else ()))
+        if b.ndim == 1:
+            g2 = dimshuffle(g2, tuple(range(g2.ndim)) + ("x",))
+        ga = _unbroadcast_batch(_matmul(g2, _swap_last(_conj(b2))), a2, a.ndim == 1)
+        gb = _unbroadcast_batch(_matmul(_swap_last(_conj(a2)), g2), b2, b.ndim == 1,
+                                vector_axis=-1)
+        return [ga, gb]
+
+    def R_op(self, inputs, eval_points):
+        return _product_rule(self, inputs, eval_points)
+
+
+def _unbroadcast_batch(grad, x2, was_vector, vector_axis=-2):
+    """Sum ``grad`` (batch dims of the product + x2's core dims) back to the shape of
+    the matmul operand ``x2``: over batch dims that ``x2`` lacks, and over those where
+    ``x2`` has static length 1 and was broadcast; then drop the axis added to a vector."""
+    from symgraph.tensor.reduction import sum as sum_
+
+    extra = grad.ndim - x2.ndim
+    if extra:
+        grad = sum_(grad, axis=tuple(range(extra)))
+    bcast = [d for d in range(x2.ndim - 2)
+             if x2.type.shape[d] == 1 and grad.type.shape[d] != 1]
+    if bcast:
+        grad = sum_(grad, axis=tuple(bcast), keepdims=True)
+    if was_vector:
+        drop = vector_axis % grad.ndim
+        if grad.type.shape[drop] != 1:
+            from symgraph.tensor.shape import specify_shape
+            grad = specify_shape(grad, tuple(1 if d == drop else s
+                                             for d, s in enumerate(grad.type.shape)))
+        grad = dimshuffle(grad, [d for d in range(grad.ndim) if d != drop])
+    return grad
+
 
 _matmul = MatMul()
 
@@ -286,6 +390,31 @@ class TensorDot(Op):
             dims += [_dim(s, d) for i, (s, d) in enumerate(zip(v.type.shape, sym)) if i not in x]
         return [tuple(dims)]
 
+    def L_op(self, inputs, outputs, output_grads):
+        a, b = inputs
+        (g,) = output_grads
+        xa, xb = self.axes
+        free_a = [i for i in range(a.ndim) if i not in xa]
+        free_b = [i for i in range(b.ndim) if i not in xb]
+        g_a = list(range(len(free_a)))                    # g's axes from a
+        g_b = list(range(len(free_a), g.ndim))            # g's axes from b
+        # ga: contract g with conj(b) over b's free axes; the result holds a's free
+        # axes, then a's contracted axes in the order of b's contracted axes
+        ga = TensorDot((g_b, free_b))(g, _conj(b))
+        ga_order = free_a + [xa[j] for j in sorted(range(len(xb)), key=lambda j: xb[j])]
+        gb = TensorDot((free_a, g_a))(_conj(a), g)
+        gb_order = [xb[j] for j in sorted(range(len(xa)), key=lambda j: xa[j])] + free_b
+        return [_transpose_to(ga, ga_order), _transpose_to(gb, gb_order)]
+
+    def R_op(self, inputs, eval_points):
+        return _product_rule(self, inputs, eval_points)
+
+
+def _transpose_to(x, order):
+    """``x``, whose axis k is axis ``order[k]`` of the target, with its axes in order."""
+    perm = _perm_back(order)
+    return x if perm == list(range(x.ndim)) else dimshuffle(x, perm)
+
 
 def tensordot(a, b, axes=2):
     """np.tensordot: sum of products over ``axes`` (an int n: the last n axes of ``a``
@@ -362,6 +491,45 @@ class BatchedDot(Op):
         dims += [_dim(s, d) for s, d in zip(a.type.shape[1:-1], sa[1:-1])]
         dims += [_dim(s, d) for i, (s, d) in enumerate(zip(b.type.shape, sb)) if i not in (0, cb)]
         return [tuple(dims)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from symgraph.tensor.reduction import sum as sum_
+        from symgraph.tensor.shape import _mul_all, reshape, shape_i
+
+        a, b = inputs
+        (g,) = output_grads
+        ca, cb_ = _conj(a), _conj(b)
+        if b.ndim == 2:
+            # out[i, A...] = sum_k a[i, A..., k] b[i, k]
+            mid = a.ndim - 2
+            g_k = dimshuffle(g, tuple(range(g.ndim)) + ("x",))
+            b_a = dimshuffle(cb_, (0,) + ("x",) * mid + (1,))
+            ga = mul(g_k, b_a)
+            gb = mul(g_k, ca)
+            if mid:
+                gb = sum_(gb, axis=tuple(range(1, 1 + mid)))
+            return [ga, gb]
+        if a.ndim == 3 and b.ndim == 3:
+            return [self(g, _swap_last(cb_)), self(_swap_last(ca), g)]
+        # general ranks: a as (n, M, k), b as (n, k, P), g as (n, M, P)
+        cbx = _bdot_b_axis(b.ndim)
+        n = shape_i(a, 0)
+        a_mid = [shape_i(a, d) for d in range(1, a.ndim - 1)]
+        k = shape_i(a, a.ndim - 1)
+        b_free = [d for d in range(1, b.ndim) if d != cbx]
+        b_free_dims = [shape_i(b, d) for d in b_free]
+        m_len, p_len = _mul_all(a_mid), _mul_all(b_free_dims)
+        b_moved = dimshuffle(cb_, [0, cbx] + b_free)              # (n, k, free...)
+        a3 = reshape(ca, [n, m_len, k])
+        b3 = reshape(b_moved, [n, k, p_len])
+        g3 = reshape(g, [n, m_len, p_len])
+        ga = reshape(self(g3, _swap_last(b3)), [shape_i(a, d) for d in range(a.ndim)])
+        gb = reshape(self(_swap_last(a3), g3), [n, k] + b_free_dims)
+        gb = _transpose_to(gb, [0, cbx] + b_free)
+        return [ga, gb]
+
+    def R_op(self, inputs, eval_points):
+        return _product_rule(self, inputs, eval_points)
 
 
 _batched_dot = BatchedDot()

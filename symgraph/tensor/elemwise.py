@@ -112,6 +112,15 @@ class Elemwise(Op):
         shp = broadcast_shape_symbolic(node.inputs, input_shapes)
         return [shp] * len(node.outputs)
 
+    def L_op(self, inputs, outputs, output_grads):
+        # the derivatives of the scalar ops live in elemwise_grad.py, as tensor code
+        from symgraph.tensor.elemwise_grad import elemwise_L_op
+        return elemwise_L_op(self, inputs, outputs, output_grads)
+
+    def R_op(self, inputs, eval_points):
+        from symgraph.tensor.elemwise_grad import elemwise_R_op
+        return elemwise_R_op(self, inputs, eval_points)
+
 
 def _runtime_checks(node):
     """For each output dim, the inputs whose lengths there must agree at run time."""
@@ -186,6 +195,34 @@ class DimShuffle(Op):
         if self.augment:
             x = np.expand_dims(x, self.augment)
         output_storage[0][0] = x
+
+    def L_op(self, inputs, outputs, output_grads):
+        """The inverse shuffle: the 'x' dimensions are dropped (summed over if the
+        gradient is not statically 1 there), the dropped ones re-inserted."""
+        (x,), (g,) = inputs, output_grads
+        if g.dtype in ("bool", "int8", "int16", "int32", "int64",
+                       "uint8", "uint16", "uint32", "uint64"):
+            from symgraph.gradient import disconnected_type
+            return [disconnected_type()]
+        wide = [k for k in self.augment if g.type.shape[k] != 1]
+        if wide:
+            from symgraph.tensor.reduction import sum as sum_
+            g = sum_(g, axis=wide, keepdims=True)
+        where = {d: k for k, d in enumerate(self.new_order) if d != "x"}
+        pattern = tuple("x" if d in self.drop else where[d] for d in range(self.input_ndim))
+        return [DimShuffle(g.ndim, pattern)(g) if pattern != tuple(range(g.ndim)) else g]
+
+    def R_op(self, inputs, eval_points):
+        (x,), (t,) = inputs, eval_points
+        if t is None:
+            return [None]
+        t = as_tensor_variable(t)
+        if any(s == 1 and ts != 1 for s, ts in zip(x.type.shape, t.type.shape)):
+            # the tangent has the input's broadcastable dimensions (dropped ones included)
+            from symgraph.tensor.shape import specify_shape
+            t = specify_shape(t, tuple(1 if s == 1 else ts
+                                       for s, ts in zip(x.type.shape, t.type.shape)))
+        return [self(t)]
 
     def infer_shape(self, fgraph, node, input_shapes):
         from symgraph.tensor.basic import constant

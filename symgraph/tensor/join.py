@@ -97,6 +97,23 @@ class Join(Op):
                 out.append(input_shapes[0][d])
         return [tuple(out)]
 
+    def L_op(self, inputs, outputs, output_grads):
+        from symgraph.tensor.shape import shape_i
+
+        (g,) = output_grads
+        if len(inputs) == 1:
+            return [g]
+        axis = self.axis % g.ndim
+        # cut g where the inputs were glued (their lengths may be symbolic)
+        return split(g, [shape_i(t, axis) for t in inputs], len(inputs), axis)
+
+    def R_op(self, inputs, eval_points):
+        if all(t is None for t in eval_points):
+            return [None]
+        from symgraph.tensor.creation import zeros_like
+        return [self(*[zeros_like(x) if t is None else t
+                       for x, t in zip(inputs, eval_points)])]
+
 
 def concatenate(tensors, axis=0):
     """Join a sequence of tensors along an existing axis (numpy.concatenate).
@@ -268,6 +285,17 @@ class Split(Op):
             out.append(tuple(shp))
         return out
 
+    def L_op(self, inputs, outputs, output_grads):
+        # grad() passes zeros for pieces that got no gradient
+        from symgraph.gradient import disconnected_type
+        return [concatenate(list(output_grads), axis=self.axis), disconnected_type()]
+
+    def R_op(self, inputs, eval_points):
+        t = eval_points[0]
+        if t is None:
+            return [None] * self.len_splits
+        return self(t, inputs[1], return_list=True)
+
 
 def split(x, splits_size, n_splits, axis=0):
     """Cut ``x`` along ``axis`` into ``n_splits`` pieces of lengths ``splits_size``
@@ -332,6 +360,27 @@ class Tile(Op):
         reps = vector_elements(node.inputs[1], self.ndim)
         return [tuple(constant(s, dtype="int64") if s is not None else mul(xs, r)
                       for s, xs, r in zip(static, input_shapes[0], reps))]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from symgraph.gradient import disconnected_type
+        from symgraph.tensor.reduction import sum as sum_
+        from symgraph.tensor.shape import reshape, shape_i
+
+        x, reps = inputs
+        (g,) = output_grads
+        if self.ndim == 0:
+            return [g, disconnected_type()]
+        # along each dimension the output is reps[d] copies of x: separate the copy
+        # index from the position in x, then add the copies up
+        split_shape = []
+        for r, d in zip(vector_elements(reps, self.ndim), range(self.ndim)):
+            split_shape += [r, shape_i(x, d)]
+        gx = sum_(reshape(g, split_shape), axis=tuple(range(0, 2 * self.ndim, 2)))
+        return [gx, disconnected_type()]
+
+    def R_op(self, inputs, eval_points):
+        t = eval_points[0]
+        return [None if t is None else self(t, inputs[1])]
 
 
 def tile(x, reps, ndim=None):
@@ -452,6 +501,42 @@ class Repeat(Op):
         out = list(xshape) if self.axis is not None else [None]
         out[axis] = length
         return [tuple(out)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from symgraph.gradient import disconnected_type
+        from symgraph.tensor.reduction import sum as sum_
+        from symgraph.tensor.shape import reshape, shape_i, size
+
+        x, repeats = inputs
+        (g,) = output_grads
+        if self.axis is None:
+            axis, n = 0, size(x)
+            lead, tail = [], []
+        else:
+            axis = self.axis % x.ndim
+            n = shape_i(x, axis)
+            lead = [shape_i(x, d) for d in range(axis)]
+            tail = [shape_i(x, d) for d in range(axis + 1, x.ndim)]
+        if repeats.ndim == 0 or repeats.type.shape[0] == 1:
+            # every element repeated r times: output position j * r + c comes from j
+            r = repeats if repeats.ndim == 0 else vector_elements(repeats, 1)[0]
+            gx = sum_(reshape(g, lead + [n, r] + tail), axis=axis + 1)
+        else:
+            # one count per element (or, at run time, one for all): add up each group
+            # by scattering g onto the source index of every output position
+            from symgraph.tensor.creation import arange, zeros
+            from symgraph.tensor.subtensor import inc_subtensor
+
+            src = Repeat(0)(arange(n), repeats)
+            base = zeros(lead + [n] + tail, dtype=g.dtype)
+            gx = inc_subtensor(base[(slice(None),) * axis + (src,)], g)
+        if self.axis is None and x.ndim != 1:
+            gx = reshape(gx, [shape_i(x, d) for d in range(x.ndim)])
+        return [gx, disconnected_type()]
+
+    def R_op(self, inputs, eval_points):
+        t = eval_points[0]
+        return [None if t is None else self(t, inputs[1])]
 
 
 def repeat(x, repeats, axis=None):

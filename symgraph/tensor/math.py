@@ -127,6 +127,26 @@ erfinv = _lift(sm.erfinv)
 gamma = _lift(sm.gamma)
 gammaln = _lift(sm.gammaln)
 psi = _lift(sm.psi, doc="The digamma function.")
+tri_gamma = _lift(sm.tri_gamma, doc="The trigamma function (the derivative of psi).")
+_polygamma_op = elemwise_of(sm.polygamma)
+
+
+def polygamma(n, x, name=None):
+    """The n-th derivative of the digamma function psi (``scipy.special.polygamma``).
+
+    ``n`` is an integer (a Python int or an integer tensor); ``x`` is real.
+    """
+    if is_python_scalar(n):
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            raise TypeError(f"polygamma: the order n must be an integer, got {n!r}")
+        n = constant(int(n), dtype="int64")
+    out = _polygamma_op(as_tensor_variable(n), as_tensor_variable(x))
+    if name is not None:
+        out.name = name
+    return out
+
+
+polygamma.op = _polygamma_op
 
 floor = _lift(sm.floor)
 ceil = _lift(sm.ceil)

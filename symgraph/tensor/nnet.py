@@ -19,7 +19,7 @@ from symgraph.graph.utils import ShapeError
 from symgraph.scalar.basic import to_float
 from symgraph.tensor.basic import as_tensor_variable
 from symgraph.tensor.math import (
-    as_elemwise_inputs, log, mul, neg, relu, sigmoid, softplus, sub,
+    as_elemwise_inputs, eq, exp, log, mul, neg, relu, sigmoid, softplus, sub, switch,
 )
 from symgraph.tensor.axes import normalize_axis
 from symgraph.tensor.reduction import sum as _sum
@@ -74,6 +74,19 @@ class Softmax(_SoftmaxBase):
     __props__ = ("axis",)
     _name = "softmax"
 
+    def L_op(self, inputs, outputs, output_grads):
+        """s * (g - sum(g * s, axis)): the Jacobian diag(s) - s s^T applied to g."""
+        (s,), (g,) = outputs, output_grads
+        return [mul(s, sub(g, _sum(mul(g, s), axis=self.axis, keepdims=True)))]
+
+    def R_op(self, inputs, eval_points):
+        """The same symmetric Jacobian applied to the tangent."""
+        (v,) = eval_points
+        if v is None:
+            return [None]
+        s = self(inputs[0])
+        return [mul(s, sub(v, _sum(mul(v, s), axis=self.axis, keepdims=True)))]
+
     def perform(self, node, inputs, output_storage):
         with np.errstate(all="ignore"):
             e = np.exp(self._shifted(node, inputs[0]))
@@ -86,6 +99,19 @@ class LogSoftmax(_SoftmaxBase):
 
     __props__ = ("axis",)
     _name = "log_softmax"
+
+    def L_op(self, inputs, outputs, output_grads):
+        """g - softmax(x) * sum(g, axis), with softmax(x) = exp(out)."""
+        (out,), (g,) = outputs, output_grads
+        return [sub(g, mul(exp(out), _sum(g, axis=self.axis, keepdims=True)))]
+
+    def R_op(self, inputs, eval_points):
+        """v - sum(softmax(x) * v, axis)."""
+        (v,) = eval_points
+        if v is None:
+            return [None]
+        out = self(inputs[0])
+        return [sub(v, _sum(mul(exp(out), v), axis=self.axis, keepdims=True))]
 
     def perform(self, node, inputs, output_storage):
         with np.errstate(all="ignore"):
@@ -164,6 +190,34 @@ class CrossentropyCategorical1Hot(Op):
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [tuple(input_shapes[1])]
+
+    def _label_mask(self, p, y):
+        """A bool tensor of p's shape, true at each row's label."""
+        from symgraph.tensor.creation import arange
+        from symgraph.tensor.shape import shape_i
+
+        return eq(arange(shape_i(p, p.ndim - 1)), y.dimshuffle(*range(y.ndim), "x"))
+
+    def L_op(self, inputs, outputs, output_grads):
+        """d/dp: -g / p[..., y] at the label position, 0 elsewhere (1 / p[..., y] is
+        exp(out)); the integer labels are disconnected."""
+        from symgraph.gradient import disconnected_type
+
+        p, y = inputs
+        (out,), (g,) = outputs, output_grads
+        per_row = neg(mul(g, exp(out))).dimshuffle(*range(y.ndim), "x")
+        # switch, not a product with the mask: p = 0 gives an infinite gradient at the
+        # label only, not nan (0 * inf) everywhere else
+        return [switch(self._label_mask(p, y), per_row, 0), disconnected_type()]
+
+    def R_op(self, inputs, eval_points):
+        """-v[..., y] / p[..., y]."""
+        p, y = inputs
+        v = eval_points[0]
+        if v is None:
+            return [None]
+        picked = _sum(switch(self._label_mask(p, y), v, 0), axis=-1)
+        return [neg(mul(picked, exp(self(p, y))))]
 
 
 crossentropy_categorical_1hot = CrossentropyCategorical1Hot()

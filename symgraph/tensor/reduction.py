@@ -223,6 +223,86 @@ class CAReduce(Op):
         axes = self._axes(node.inputs[0].ndim)
         return [tuple(s for d, s in enumerate(input_shapes[0]) if d not in axes)]
 
+    # ------------------------------------------------------------ gradients
+    def L_op(self, inputs, outputs, output_grads):
+        """sum: g broadcast back over the reduced axes. prod: g * conj(product of the
+        other elements), exact where the input holds zeros (zeros are counted, so no
+        division by zero happens). max/min: g goes to every position equal to the
+        extreme value -- on ties each tied position receives the whole of g (as
+        Theano). Reductions with bool/integer output (all, any, bitwise) are
+        disconnected."""
+        from symgraph.gradient import disconnected_type
+
+        (x,), (out,), (g,) = inputs, outputs, output_grads
+        name = self.scalar_op.name
+        if name not in ("add", "mul", "maximum", "minimum") \
+                or out.type.dtype_kind not in "fc" or x.type.dtype_kind not in "fc":
+            return [disconnected_type()]
+        axes = self._axes(x.ndim)
+        gk = _keepdims(g, axes, x.ndim)
+        if name == "add":
+            return [_broadcast_like(gk, x)]
+        if name == "mul":
+            return [_conj_if_complex(_prod_others(x, out, axes)) * gk]
+        from symgraph.tensor.math import eq, switch
+        return [switch(eq(x, _keepdims(out, axes, x.ndim)), gk, 0)]
+
+    def R_op(self, inputs, eval_points):
+        """sum: the sum of the tangent; prod: sum(tangent * product of the others);
+        max/min: the sum of the tangent over the positions holding the extreme value
+        (the transpose of L_op, also at ties); bool/integer outputs: no tangent."""
+        (x,), (v,) = inputs, eval_points
+        name = self.scalar_op.name
+        out_dtype = self._out_dtype(x.dtype)
+        if v is None or name not in ("add", "mul", "maximum", "minimum") \
+                or np.dtype(out_dtype).kind not in "fc":
+            return [None]
+        axes = self._axes(x.ndim)
+        v = as_tensor_variable(v)
+        if name == "add":
+            return [self(v)]
+        red = CAReduce(sm.add, self.axis, dtype=self.dtype, acc_dtype=self.acc_dtype)
+        out = self(x)
+        if name == "mul":
+            return [red(_prod_others(x, out, axes) * v)]
+        from symgraph.tensor.math import eq, switch
+        return [red(switch(eq(x, _keepdims(out, axes, x.ndim)), v, 0))]
+
+
+def _conj_if_complex(x):
+    if x.type.dtype_kind == "c":
+        from symgraph.tensor.math import conj
+        return conj(x)
+    return x
+
+
+def _broadcast_like(v, x):
+    """``v`` (x's rank, length 1 on the axes to stretch) broadcast to the shape of ``x``."""
+    from symgraph.tensor.creation import alloc
+    from symgraph.tensor.shape import shape_i
+
+    return alloc(v, *[shape_i(x, d) for d in range(x.ndim)])
+
+
+def _prod_others(x, out, axes):
+    """For each element of ``x``, the product of the other elements of its slice over
+    ``axes`` (the derivative of prod), with the reduced axes of ``out`` kept.
+
+    Exact where ``x`` holds zeros: with no zero in the slice it is prod / x_i; with one
+    zero it is the product of the non-zero elements at the zero and 0 elsewhere; with
+    two or more zeros it is 0 everywhere. The zero counts are piecewise constant, so
+    derivatives of this gradient (Hessians) are exact away from zeros only.
+    """
+    from symgraph.tensor.math import eq, logical_and, switch, true_div
+
+    zero = eq(x, 0)
+    n_zero = sum(zero, axes, keepdims=True)
+    safe = switch(zero, 1, x)
+    p_safe = prod(safe, axes, dtype=out.dtype, keepdims=True)
+    # with no zero in the slice the forward output is the whole product: divide it
+    return switch(eq(n_zero, 0), true_div(_keepdims(out, axes, x.ndim), safe),
+                  switch(logical_and(zero, eq(n_zero, 1)), p_safe, 0))
+
 
 def _careduce(scalar_op, x, axis, keepdims, fname, dtype=None, acc_dtype=None):
     x = as_tensor_variable(x)
@@ -429,6 +509,14 @@ class _ArgReduce(Op):
         axes = tuple(range(nd)) if self.axis is None else self.axis
         return [tuple(s for d, s in enumerate(input_shapes[0]) if d not in axes)]
 
+    def L_op(self, inputs, outputs, output_grads):
+        """An index is not a differentiable function of the values: disconnected."""
+        from symgraph.gradient import disconnected_type
+        return [disconnected_type()]
+
+    def R_op(self, inputs, eval_points):
+        return [None]
+
 
 class Argmax(_ArgReduce):
     """Index of the largest value over ``axis`` (int64); the first one on ties."""
@@ -521,6 +609,70 @@ class CumOp(Op):
         for s in shp:
             n = mul(n, s)
         return [(n,)]
+
+    # ------------------------------------------------------------ gradients
+    def L_op(self, inputs, outputs, output_grads):
+        """cumsum: the reversed cumulative sum of g along the axis. cumprod:
+        sum over i >= j of g_i * conj(prod_{k <= i, k != j} x_k), exact also where the
+        input holds zeros (zeros are counted along the axis; nothing is divided by
+        zero). axis=None works on the flattened input and reshapes back."""
+        from symgraph.gradient import disconnected_type
+        from symgraph.tensor.shape import reshape, shape_i
+
+        (x,), (out,), (g,) = inputs, outputs, output_grads
+        if x.type.dtype_kind not in "fc" or out.type.dtype_kind not in "fc":
+            return [disconnected_type()]
+        xa = x.flatten() if self.axis is None else x
+        axis = 0 if self.axis is None else self.axis % x.ndim
+        if self.mode == "add":
+            gx = _reverse_cumsum(g, axis)
+        else:
+            gx = _cumprod_grad(xa, g, axis)
+        if self.axis is None:
+            gx = reshape(gx, [shape_i(x, d) for d in range(x.ndim)])
+        return [gx]
+
+    def R_op(self, inputs, eval_points):
+        """cumsum is linear: the cumulative sum of the tangent. cumprod has none (Rop
+        falls back to two reverse passes)."""
+        (v,) = eval_points
+        if v is None:
+            return [None]
+        if self.mode == "add":
+            return [self(as_tensor_variable(v))]
+        from symgraph.graph.utils import MethodNotDefined
+        raise MethodNotDefined("CumOp.R_op for cumprod")
+
+
+def _flip(x, axis):
+    key = (slice(None),) * axis + (slice(None, None, -1),)
+    return x[key]
+
+
+def _reverse_cumsum(g, axis):
+    """out[j] = sum over i >= j of g[i] along ``axis``."""
+    return _flip(CumOp(axis, "add")(_flip(g, axis)), axis)
+
+
+def _cumprod_grad(x, g, axis):
+    """The gradient of cumprod(x, axis) (out) for the output gradient g, exact with zeros.
+
+    With Z the running count of zeros and P' the running product of x with its zeros
+    replaced by 1, d out_i / d x_j (j <= i) is P'_i / x_j where Z_i = 0, P'_i at the
+    first zero j where Z_i = 1, and 0 otherwise. As for prod, second derivatives built
+    from this gradient are exact away from zeros only.
+    """
+    from symgraph.tensor.math import eq, logical_and, switch, true_div
+
+    zero = eq(x, 0)
+    n_zero = CumOp(axis, "add")(zero)
+    safe = switch(zero, 1, x)
+    none_yet, one_yet = eq(n_zero, 0), eq(n_zero, 1)
+    p_safe = CumOp(axis, "mul")(safe)
+    w = g * _conj_if_complex(p_safe)
+    before = true_div(_reverse_cumsum(switch(none_yet, w, 0), axis), _conj_if_complex(safe))
+    at_first_zero = _reverse_cumsum(switch(one_yet, w, 0), axis)
+    return switch(none_yet, before, switch(logical_and(zero, one_yet), at_first_zero, 0))
 
 
 def _cumop(x, axis, mode, fname):

@@ -33,6 +33,13 @@ class Shape(Op):
     def connection_pattern(self, node):
         return [[False]]
 
+    def L_op(self, inputs, outputs, output_grads):
+        from symgraph.gradient import disconnected_type
+        return [disconnected_type()]
+
+    def R_op(self, inputs, eval_points):
+        return [None]
+
 
 class Shape_i(Op):
     """The length of dimension ``i``, as an int64 scalar."""
@@ -56,6 +63,13 @@ class Shape_i(Op):
 
     def connection_pattern(self, node):
         return [[False]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from symgraph.gradient import disconnected_type
+        return [disconnected_type()]
+
+    def R_op(self, inputs, eval_points):
+        return [None]
 
 
 _shape = Shape()
@@ -109,6 +123,14 @@ class SpecifyShape(Op):
     def infer_shape(self, fgraph, node, input_shapes):
         return [tuple(constant(s, dtype="int64") if s is not None else i
                       for s, i in zip(self.shape, input_shapes[0]))]
+
+    def L_op(self, inputs, outputs, output_grads):
+        # the identity; the gradient has the same (checked) shape
+        return [specify_shape(output_grads[0], self.shape)]
+
+    def R_op(self, inputs, eval_points):
+        t = eval_points[0]
+        return [None if t is None else specify_shape(t, self.shape)]
 
 
 def specify_shape(x, shape):
@@ -379,6 +401,24 @@ class Reshape(Op):
                 out.append(switch(eq(e, -1), int_div(size_x, rest), e))
         return [tuple(out)]
 
+    def L_op(self, inputs, outputs, output_grads):
+        from symgraph.gradient import disconnected_type
+
+        x, _ = inputs
+        g = Reshape(x.ndim)(output_grads[0], _shape_vector_of(x))
+        return [g, disconnected_type()]
+
+    def R_op(self, inputs, eval_points):
+        t = eval_points[0]
+        return [None if t is None else self(t, inputs[1])]
+
+
+def _shape_vector_of(x):
+    """The shape of ``x`` as an int64 vector: a constant when it is known statically."""
+    if all(s is not None for s in x.type.shape):
+        return constant(np.array(x.type.shape, dtype="int64").reshape(-1))
+    return shape(x)
+
 
 def reshape(x, newshape, ndim=None):
     """``x`` with shape ``newshape`` (NumPy's reshape; one entry may be -1).
@@ -528,6 +568,14 @@ class Unbroadcast(Op):
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [tuple(input_shapes[0])]
+
+    def L_op(self, inputs, outputs, output_grads):
+        # the identity; grad() gives the gradient back x's static length-1 dims
+        return [output_grads[0]]
+
+    def R_op(self, inputs, eval_points):
+        t = eval_points[0]
+        return [None if t is None else unbroadcast(t, *self.axes)]
 
 
 def unbroadcast(x, *axes):

@@ -78,6 +78,35 @@ class Sort(_SortBase):
     def perform(self, node, inputs, output_storage):
         output_storage[0][0] = np.sort(inputs[0], axis=self.axis, kind=self.kind)
 
+    def L_op(self, inputs, outputs, output_grads):
+        """A permutation: ``g`` goes back to where each element came from, i.e. ``g``
+        gathered along the axis through the inverse of the sorting permutation
+        (``argsort(argsort(x))``); ``axis=None`` works on the flattened input and
+        reshapes back. Among tied values the permutation of ArgSort with the same
+        kind decides which one gets which gradient (any choice is a valid
+        subgradient)."""
+        from symgraph.tensor.shape import reshape, shape
+        (x,), (g,) = inputs, output_grads
+        if self.axis is None:
+            from symgraph.tensor.shape import flatten
+            flat = flatten(x)
+            inv = argsort(argsort(flat, 0, self.kind), 0, "stable")
+            return [reshape(_take_along(g, inv, 0), shape(x))]
+        perm = ArgSort(self.axis, self.kind)(x)
+        inv = ArgSort(self.axis, "stable")(perm)
+        return [_take_along(g, inv, self.axis % x.ndim)]
+
+    def R_op(self, inputs, eval_points):
+        """The tangent permuted as the values are."""
+        (x,), (ev,) = inputs, eval_points
+        if ev is None:
+            return [None]
+        if self.axis is None:
+            from symgraph.tensor.shape import flatten
+            flat = flatten(x)
+            return [_take_along(flatten(ev), argsort(flat, 0, self.kind), 0)]
+        return [_take_along(ev, ArgSort(self.axis, self.kind)(x), self.axis % x.ndim)]
+
 
 class ArgSort(_SortBase):
     """``ArgSort(axis, kind)(x)``: numpy.argsort, as int64 indices."""
@@ -95,6 +124,32 @@ class ArgSort(_SortBase):
 
     def connection_pattern(self, node):
         return [[False]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from symgraph.gradient import disconnected_type
+        return [disconnected_type()]
+
+    def R_op(self, inputs, eval_points):
+        return [None]
+
+
+def _take_along(a, idx, axis):
+    """numpy.take_along_axis(a, idx, axis) for ``idx`` of a's shape: an advanced index
+    with ``idx`` on ``axis`` and an arange grid on every other axis."""
+    from symgraph.tensor.creation import arange
+    from symgraph.tensor.elemwise import dimshuffle
+    from symgraph.tensor.shape import shape_i
+    from symgraph.tensor.subtensor import getitem
+    if a.ndim == 1:
+        return getitem(a, (idx,))
+    key = []
+    for d in range(a.ndim):
+        if d == axis:
+            key.append(idx)
+        else:
+            r = arange(shape_i(a, d), dtype="int64")
+            key.append(dimshuffle(r, ["x"] * d + [0] + ["x"] * (a.ndim - d - 1)))
+    return getitem(a, tuple(key))
 
 
 def _sort_args(x, axis, kind, order, who):
@@ -164,6 +219,13 @@ class Nonzero(Op):
 
     def connection_pattern(self, node):
         return [[False] * len(node.outputs)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from symgraph.gradient import disconnected_type
+        return [disconnected_type()]
+
+    def R_op(self, inputs, eval_points):
+        return [None] * (1 if self.return_matrix else inputs[0].ndim)
 
 
 def nonzero(a, return_matrix=False):

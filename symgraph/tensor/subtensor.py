@@ -17,6 +17,15 @@ key parsing and the shape rules live in ``symgraph.tensor.indexing``.
 * ``IncSubtensor`` / ``AdvancedIncSubtensor`` return a new tensor equal to ``x``
   with ``x[key]`` set to, or incremented by, ``y``. Increments at repeated
   advanced indices accumulate (``np.add.at``).
+
+Gradients: indexing sends ``g`` back into zeros of x's shape (an increment, so an
+element picked twice gets both contributions); set/inc send ``g[key]`` to ``y``,
+summed over the dimensions along which ``y`` was broadcast (``SumToShape`` when
+that is only known at run time, since a run-time length 1 stretches here as in
+NumPy). Where repeated indices let one write win (set, ``ignore_duplicates``),
+only the winning element of ``y`` -- the last written -- gets a gradient. The
+index inputs are disconnected. All four ops are linear in ``x`` and ``y`` and have
+an R_op.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ from symgraph.tensor.type import TensorType
 __all__ = [
     "Subtensor", "AdvancedSubtensor", "IncSubtensor", "AdvancedIncSubtensor",
     "SliceIdx", "SCALAR", "ARRAY", "getitem", "set_subtensor", "inc_subtensor", "take",
-    "indices_from_subtensor", "slice_length",
+    "indices_from_subtensor", "slice_length", "SumToShape",
 ]
 
 
@@ -109,6 +118,17 @@ class Subtensor(_IndexOp):
         return [_out_symbolic_shape(self.idx_list, node.inputs[1:], input_shapes[0],
                                     input_shapes[1:])]
 
+    def L_op(self, inputs, outputs, output_grads):
+        """The gradient of ``x`` is ``g`` written into zeros of x's shape at the indexed
+        places; the index inputs are disconnected."""
+        x, index, g = inputs[0], inputs[1:], output_grads[0]
+        gx = IncSubtensor(self.idx_list)(_zeros_for(x, g), g, *index)
+        return [gx] + _disconnected(index)
+
+    def R_op(self, inputs, eval_points):
+        ev = eval_points[0]
+        return [None if ev is None else self(ev, *inputs[1:])]
+
 
 class AdvancedSubtensor(_IndexOp):
     """``x[key]`` for a key holding integer arrays or boolean masks (NumPy semantics, mixed
@@ -145,6 +165,18 @@ class AdvancedSubtensor(_IndexOp):
         index = node.inputs[1:]
         return [_out_symbolic_shape(self._effective_idx_list(len(index)), index,
                                     input_shapes[0], input_shapes[1:])]
+
+    def L_op(self, inputs, outputs, output_grads):
+        """``g`` added into zeros of x's shape at the indexed places; an element picked
+        several times (``x[[0, 0, 1]]``) receives the sum of its contributions. The
+        index inputs are disconnected."""
+        x, index, g = inputs[0], inputs[1:], output_grads[0]
+        gx = AdvancedIncSubtensor(idx_list=self.idx_list)(_zeros_for(x, g), g, *index)
+        return [gx] + _disconnected(index)
+
+    def R_op(self, inputs, eval_points):
+        ev = eval_points[0]
+        return [None if ev is None else self(ev, *inputs[1:])]
 
 
 def _check_advanced(op, idx_list, index):
@@ -216,6 +248,46 @@ class _IncOp(_IndexOp):
     def infer_shape(self, fgraph, node, input_shapes):
         return [input_shapes[0]]
 
+    def _getter(self):
+        if self.advanced:
+            return AdvancedSubtensor(self.idx_list)
+        return Subtensor(self.idx_list)
+
+    def L_op(self, inputs, outputs, output_grads):
+        """x: ``g`` (increment) or ``g`` with the written places zeroed (set). y: ``g[idx]``
+        summed over the dimensions along which y was broadcast into ``x[idx]`` (its
+        missing leading dimensions and its length-1 ones, static or found at run
+        time). Where repeated advanced indices make one write win (set, or an
+        increment with ``ignore_duplicates``), only the winning element of y -- the
+        one written last, as NumPy does -- receives a gradient; accumulated increments
+        send ``g`` to every element of y. The index inputs are disconnected."""
+        x, y, index = inputs[0], inputs[1], inputs[2:]
+        g = output_grads[0]
+        if self.set_instead_of_inc:
+            gx = self(g, constant(0, dtype=g.dtype), *index)
+        else:
+            gx = g
+        gi = self._getter()(g, *index)
+        if self.advanced and (self.set_instead_of_inc or self.ignore_duplicates) \
+                and _may_repeat(self.idx_list, index):
+            win = _last_write_mask(self.idx_list, x, gi, index)
+            gi = tm.switch(win, gi, constant(0, dtype=gi.dtype))
+        gy = _sum_to_like(gi, y)
+        return [gx, gy] + _disconnected(index)
+
+    def R_op(self, inputs, eval_points):
+        x, y, index = inputs[0], inputs[1], inputs[2:]
+        ex, ey = eval_points[0], eval_points[1]
+        if ex is None and ey is None:
+            return [None]
+        if ex is None:
+            ex = _zeros_for(x, x)
+        if ey is None:
+            if not self.set_instead_of_inc:
+                return [ex]
+            ey = constant(0, dtype=ex.dtype)
+        return [self(ex, ey, *index)]
+
 
 class IncSubtensor(_IncOp):
     """``x`` with ``x[idx_list]`` incremented by (or, with ``set_instead_of_inc``, set to)
@@ -267,6 +339,114 @@ class AdvancedIncSubtensor(_IncOp):
             out[key] += y
         else:
             np.add.at(out, key, y)
+
+
+# =========================================================================== gradient helpers
+
+def _disconnected(index):
+    from symgraph.gradient import disconnected_type
+    return [disconnected_type() for _ in index]
+
+
+def _zeros_for(x, g):
+    """Zeros with the shape of ``x`` in the dtype of ``g``."""
+    from symgraph.tensor.creation import zeros_like
+    return zeros_like(x, dtype=g.dtype)
+
+
+class SumToShape(Op):
+    """``SumToShape()(g, *shape)``: ``g`` summed back to ``shape``, the shape of a value that
+    NumPy broadcast to ``g``'s shape: over g's extra leading dimensions and over every
+    dimension whose target length is 1 (decided at run time).
+
+    The adjoint of the broadcast that set/inc_subtensor apply to ``y``, which follows
+    NumPy (a run-time length of 1 stretches), so the static shapes cannot always tell
+    which dimensions were stretched.
+    """
+
+    __props__ = ()
+
+    def make_node(self, g, *shape):
+        from symgraph.tensor.creation import _as_int_scalar, _const_int
+        g = as_tensor_variable(g)
+        dims = [_as_int_scalar(s, f"SumToShape: shape[{i}]") for i, s in enumerate(shape)]
+        if len(dims) > g.ndim:
+            raise TypeError(f"SumToShape: cannot sum {_fmt_var(g)} to {len(dims)} dimensions")
+        static = tuple(_const_int(d) for d in dims)
+        return Apply(self, [g, *dims], [TensorType(g.dtype, shape=static)()])
+
+    def perform(self, node, inputs, output_storage):
+        g = inputs[0]
+        shape = tuple(int(s) for s in inputs[1:])
+        extra = g.ndim - len(shape)
+        out = g.sum(axis=tuple(range(extra))) if extra else g
+        axes = tuple(d for d, (n, t) in enumerate(zip(out.shape, shape)) if t == 1 and n != 1)
+        if axes:
+            out = out.sum(axis=axes, keepdims=True)
+        if out.shape != shape:
+            raise ShapeError(f"SumToShape: an array of shape {g.shape} is not a broadcast of "
+                             f"shape {shape}")
+        output_storage[0][0] = np.asarray(out, dtype=node.outputs[0].type.numpy_dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [tuple(node.inputs[1:])]
+
+    def L_op(self, inputs, outputs, output_grads):
+        # the adjoint of a sum over broadcast dimensions is the broadcast itself
+        g, gz = inputs[0], output_grads[0]
+        return [IncSubtensor(())(_zeros_for(g, gz), gz)] + _disconnected(inputs[1:])
+
+    def R_op(self, inputs, eval_points):
+        ev = eval_points[0]
+        return [None if ev is None else self(ev, *inputs[1:])]
+
+
+def _sum_to_like(gi, y):
+    """``gi`` (shaped like ``x[idx]``) summed over the dimensions along which ``y`` was
+    broadcast to that shape; plain sums when the static shapes decide them."""
+    from symgraph.tensor.reduction import sum as sum_
+    from symgraph.tensor.shape import shape_i
+    extra = gi.ndim - y.ndim
+    tshape = gi.type.shape[extra:]
+    if any(ys is None and ts != 1 for ys, ts in zip(y.type.shape, tshape)):
+        return SumToShape()(gi, *[shape_i(y, d) for d in range(y.ndim)])
+    if extra:
+        gi = sum_(gi, axis=tuple(range(extra)))
+    axes = tuple(d for d, (ys, ts) in enumerate(zip(y.type.shape, tshape))
+                 if ys == 1 and ts != 1)
+    if axes:
+        gi = sum_(gi, axis=axes, keepdims=True)
+    return gi
+
+
+def _may_repeat(idx_list, index):
+    """Whether an advanced key may name one element several times: False for keys whose
+    arrays are all boolean masks, or whose only array is a constant of distinct
+    indices of one sign."""
+    from symgraph.graph.basic import Constant
+    if idx_list is None:
+        idx_list = (ARRAY,) * len(index)
+    arrays = [v for k, v in zip(_placeholder_kinds(idx_list), index) if k is ARRAY]
+    ints = [v for v in arrays if v.dtype != "bool"]
+    if not ints:
+        return False
+    if len(arrays) == 1 and isinstance(ints[0], Constant):
+        d = np.asarray(ints[0].data).ravel()
+        if (np.all(d >= 0) or np.all(d < 0)) and np.unique(d).size == d.size:
+            return False
+    return True
+
+
+def _last_write_mask(idx_list, x, gi, index):
+    """A bool tensor shaped like ``x[idx]``: True where that element of the broadcast
+    ``y`` is the one a set through ``idx`` leaves in ``x`` (the last write wins). Found
+    by setting each position's number through the same key and reading it back."""
+    from symgraph.tensor.creation import arange, full_like
+    from symgraph.tensor.shape import reshape, shape, size
+    pos = reshape(arange(size(gi), dtype="int64"), shape(gi))
+    z = AdvancedIncSubtensor(True, False, idx_list)(full_like(x, -1, dtype="int64"), pos,
+                                                    *index)
+    return tm.eq(AdvancedSubtensor(idx_list)(z, *index), pos)
 
 
 # =========================================================================== getitem
