@@ -216,7 +216,8 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
 
     start = {}
     if cost is not None:
-        start[cost] = T.ones_like(cost)
+        start[cost] = T.constant(1, dtype=cost.dtype) if cost.dtype not in _DISCRETE \
+            else T.constant(1.0, dtype=_float_x())
     for var, g in (known_grads or {}).items():
         if not isinstance(var, Variable):
             raise TypeError(f"known_grads keys must be Variables, got {type(var).__name__}")
@@ -513,7 +514,7 @@ def hessian_vector_product(cost, wrt, vectors, consider_constant=None):
 # --------------------------------------------------------------------------- modifiers
 
 class GradientModifier(Op):
-    """The identity forward; only the gradient is changed. Rewrites remove it when compiling."""
+    """The identity forward (its output is a view of x); only the gradient changes."""
 
     view_map = {0: [0]}
 
