@@ -22,6 +22,7 @@ class Config:
         "compute_test_value": lambda v: v in ("off", "ignore", "warn", "raise"),
         "cache_dir": lambda v: isinstance(v, str),
         "trace_depth": lambda v: int(v) >= 0,
+        "optimizer": lambda v: v in ("fast_run", "fast_compile", "None"),
     }
 
     def __init__(self):
@@ -34,6 +35,8 @@ class Config:
                 os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
                 "symgraph"),
             "trace_depth": 1,
+            # which rewrites function() runs: fast_run (all), fast_compile (few), None (none)
+            "optimizer": "fast_run",
         })
 
     def __getattr__(self, name):

@@ -41,7 +41,7 @@ class Mode:
 
     def __init__(self, linker="py", optimizer="fast_run", include=(), exclude=()):
         self.linker_name = linker
-        self.optimizer = optimizer
+        self.optimizer = None if optimizer in (None, "None") else optimizer
         self.include = tuple(include)
         self.exclude = tuple(exclude)
 
@@ -90,8 +90,10 @@ def get_mode(mode=None) -> Mode:
     if isinstance(mode, str):
         if mode in MODE_ALIASES:
             linker, opt = MODE_ALIASES[mode]
+            if opt == "fast_run":
+                opt = config.optimizer  # SYMGRAPH_FLAGS=optimizer=None switches rewrites off
             return Mode(linker, opt)
         if mode in LINKERS:
-            return Mode(mode)
+            return Mode(mode, config.optimizer)
         raise ValueError(f"unknown mode {mode!r}; known: {', '.join(sorted(MODE_ALIASES))}")
     raise TypeError(f"mode must be None, a name or a Mode, got {type(mode).__name__}")
