@@ -14,6 +14,7 @@ from symgraph import config
 LINKERS = {
     "py": "backends.python.linker:PythonLinker",
     "python": "backends.python.linker:PythonLinker",
+    "numba": "backends.numba.linker:NumbaLinker",
 }
 
 # Theano mode names, and what they mean here
