@@ -116,11 +116,18 @@ class NumbaLinker:
                 reference.append(PythonLinker().make_thunk(fgraph))
             return reference[0]
 
-        def thunk(*values):
-            try:
-                return list(jitted(*values, *consts))
-            except Exception as exc:
-                _explain(exc, python_thunk(), values, source)
+        if consts:
+            def thunk(*values):
+                try:
+                    return jitted(*values, *consts)
+                except Exception as exc:
+                    _explain(exc, python_thunk(), values, source)
+        else:
+            def thunk(*values):
+                try:
+                    return jitted(*values)
+                except Exception as exc:
+                    _explain(exc, python_thunk(), values, source)
 
         thunk.source = source
         thunk.order = order

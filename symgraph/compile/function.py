@@ -196,7 +196,14 @@ class Function:
             else:
                 self._copy_out.append(aliased and not borrow)
         self._n_out = n_out
-        self._copy_in = [not (spec.borrow) for spec in self.input_specs]
+        # precomputed for the fast call path
+        self._copy_idx = [i for i, c in enumerate(self._copy_out) if c]
+        self._storages = [c.storage for c in self._containers]
+        self._update_storages = [k.container.storage for k in self.update_keys]
+        self._fast = [(getattr(s.variable.type, "numpy_dtype", None), s.variable.type.ndim,
+                       all(d is None for d in s.variable.type.shape))
+                      if not s.strict and hasattr(s.variable.type, "shape") else (None, -1, False)
+                      for s in self.input_specs]
 
     # ------------------------------------------------------------------ calling
     def _bind(self, args, kwargs):
@@ -224,39 +231,52 @@ class Function:
         return values
 
     def _filter_inputs(self, values):
-        out = []
-        for k, (spec, v) in enumerate(zip(self.input_specs, values)):
-            try:
-                fv = spec.variable.type.filter(v, strict=spec.strict,
-                                               allow_downcast=spec.allow_downcast)
-            except (TypeError, ValueError) as e:
-                label = f"{spec.name!r}" if spec.name else f"at index {k}"
-                raise TypeError(
-                    f"bad argument {label} to {self._fname()}: expected "
-                    f"{spec.variable.type}, got {spec.variable.type.describe_value(v) if hasattr(spec.variable.type, 'describe_value') else type(v).__name__}.\n  {e}") from None
-            out.append(fv)
-        return out
+        return [self._filter_inputs_at(k, v) for k, v in enumerate(values)]
+
+    def _filter_inputs_at(self, k, v):
+        spec = self.input_specs[k]
+        t = spec.variable.type
+        try:
+            return t.filter(v, strict=spec.strict, allow_downcast=spec.allow_downcast)
+        except (TypeError, ValueError) as e:
+            label = f"{spec.name!r}" if spec.name else f"at index {k}"
+            got = t.describe_value(v) if hasattr(t, "describe_value") else type(v).__name__
+            raise TypeError(f"bad argument {label} to {self._fname()}: expected {t}, got "
+                            f"{got}.\n  {e}") from None
 
     def __call__(self, *args, **kwargs):
-        if self.trust_input and not kwargs:
+        if kwargs or len(args) != self.n_explicit:
+            values = self._filter_inputs(self._bind(args, kwargs))
+        elif self.trust_input:
             values = list(args)
         else:
-            values = self._filter_inputs(self._bind(args, kwargs))
-        for c in self._containers:
-            values.append(c.storage[0])
+            values = list(args)
+            fast = self._fast
+            for k, v in enumerate(values):
+                # the common case, an ndarray of the right dtype and rank, costs two checks
+                dt, nd, free_shape = fast[k]
+                if type(v) is not np.ndarray or v.dtype is not dt or v.ndim != nd \
+                        or not free_shape:
+                    values[k] = self._filter_one(k, v)
+        for st in self._storages:
+            values.append(st[0])
         results = self._thunk(*values)
-        copy_out = self._copy_out
-        for i, r in enumerate(results):
-            if copy_out[i]:
+        if self._copy_idx:
+            results = list(results)
+            for i in self._copy_idx:
+                r = results[i]
                 results[i] = r.copy() if hasattr(r, "copy") else r
         n = self._n_out
         # every output is computed: now write the updates, all at once
-        for c, r in zip(self.update_containers, results[n:]):
-            c.storage[0] = r
-        outs = results[:n]
+        ups = self._update_storages
+        for j in range(len(ups)):
+            ups[j][0] = results[n + j]
         if self.single:
-            return outs[0]
-        return outs
+            return results[0]
+        return list(results[:n])
+
+    def _filter_one(self, k, v):
+        return self._filter_inputs_at(k, v)
 
     @property
     def update_containers(self):

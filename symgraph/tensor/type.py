@@ -125,6 +125,8 @@ class TensorType(Type):
         """
         if type(data) is np.ndarray and data.dtype == self.numpy_dtype:
             arr = data
+        elif type(data) is float and self.dtype == "float64" and not strict:
+            arr = np.array(data)  # the most common call argument, exact by construction
         elif strict:
             if not isinstance(data, np.ndarray):
                 raise TypeError(f"expected an ndarray of dtype {self.dtype} (strict), "

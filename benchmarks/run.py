@@ -1,0 +1,124 @@
+"""Benchmarks: symgraph (py and numba modes) against NumPy by hand and, when installed,
+PyTensor and JAX, in one run, as ratios.
+
+    python benchmarks/run.py              # BLAS and numba pinned to one thread
+    python benchmarks/run.py --threads 0  # library defaults
+    python benchmarks/run.py --only B3 B6
+
+Each (workload, engine) pair runs in a fresh process twice: the first with an empty
+compile cache (cold), the second with the cache the first left (warm). The child
+reports the time to the first result and the median of repeated calls; the parent
+prints a markdown table. Workloads live in benchmarks/workloads.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+ENGINES = ("numpy", "symgraph-py", "symgraph-numba", "pytensor-numba", "pytensor-c", "jax")
+
+
+def _available(engine):
+    mod = {"pytensor-numba": "pytensor", "pytensor-c": "pytensor", "jax": "jax"}.get(engine)
+    if mod is None:
+        return True
+    try:
+        __import__(mod)
+        return True
+    except ImportError:
+        return False
+
+
+def _child(workload, engine, cache, threads, repeats):
+    env = dict(os.environ)
+    if threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS"):
+            env[var] = str(threads)
+        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    env["SYMGRAPH_FLAGS"] = f"cache_dir={cache}"
+    env["PYTENSOR_FLAGS"] = f"compiledir={cache}/pytensor"
+    env["NUMBA_CACHE_DIR"] = os.path.join(cache, "numba")
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [sys.executable, os.path.join(HERE, "workloads.py"), workload, engine, str(repeats)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0:
+        return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1][:120]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=1, help="threads for BLAS/numba (0: defaults)")
+    ap.add_argument("--only", nargs="*", help="workload names (B1 ... B6)")
+    ap.add_argument("--engines", nargs="*", default=list(ENGINES))
+    ap.add_argument("--repeats", type=int, default=50)
+    args = ap.parse_args(argv)
+    sys.path.insert(0, HERE)
+    from workloads import WORKLOADS
+
+    names = args.only or list(WORKLOADS)
+    engines = [e for e in args.engines if _available(e)]
+    rows = []
+    for name in names:
+        res = {}
+        for engine in engines:
+            if engine not in WORKLOADS[name]["engines"]:
+                continue
+            cache = tempfile.mkdtemp(prefix="symgraph-bench-")
+            try:
+                cold = _child(name, engine, cache, args.threads, args.repeats)
+                warm = _child(name, engine, cache, args.threads, args.repeats)
+            finally:
+                shutil.rmtree(cache, ignore_errors=True)
+            res[engine] = (cold, warm)
+        rows.append((name, res))
+    print(_table(rows, args.threads))
+
+
+def _fmt_t(t):
+    if t is None:
+        return "—"
+    if t >= 1:
+        return f"{t:.2f} s"
+    if t >= 1e-3:
+        return f"{t * 1e3:.2f} ms"
+    return f"{t * 1e6:.1f} µs"
+
+
+def _table(rows, threads):
+    import numpy
+    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+             f"{platform.python_version()}, NumPy {numpy.__version__}; threads: "
+             f"{threads or 'library defaults'}", "",
+             "| workload | engine | first result (cold) | first result (warm) | call (median) "
+             "| vs NumPy | vs best peer |", "|---|---|---|---|---|---|---|"]
+    for name, res in rows:
+        base = res.get("numpy", (None, {}))[1].get("call")
+        peers = [w.get("call") for e, (c, w) in res.items()
+                 if e.startswith(("pytensor", "jax")) and w.get("call")]
+        best_peer = min(peers) if peers else None
+        for engine, (cold, warm) in res.items():
+            if "error" in cold or "error" in warm:
+                lines.append(f"| {name} | {engine} | error: {cold.get('error') or warm.get('error')} "
+                             "| | | | |")
+                continue
+            call = warm.get("call")
+            r_np = f"{call / base:.2f}" if base and call else "—"
+            r_peer = f"{call / best_peer:.2f}" if best_peer and call else "—"
+            lines.append(f"| {name} | {engine} | {_fmt_t(cold.get('first'))} | "
+                         f"{_fmt_t(warm.get('first'))} | {_fmt_t(call)} | {r_np} | {r_peer} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
