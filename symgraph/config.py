@@ -23,6 +23,7 @@ class Config:
         "cache_dir": lambda v: isinstance(v, str),
         "trace_depth": lambda v: int(v) >= 0,
         "optimizer": lambda v: v in ("fast_run", "fast_compile", "None"),
+        "numba_tiered": lambda v: isinstance(v, bool),
     }
 
     def __init__(self):
@@ -37,6 +38,8 @@ class Config:
             "trace_depth": 1,
             # which rewrites function() runs: fast_run (all), fast_compile (few), None (none)
             "optimizer": "fast_run",
+            # numba mode: run the first calls on the interpreter while compiling
+            "numba_tiered": False,
         })
 
     def __getattr__(self, name):
@@ -51,7 +54,11 @@ class Config:
             raise AttributeError(f"symgraph.config has no setting {name!r}; "
                                  f"known: {sorted(self._values)}")
         current = self._values[name]
-        if isinstance(current, int) and not isinstance(current, bool):
+        if isinstance(current, bool) and isinstance(value, str):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(f"config.{name} takes True or False, got {value!r}")
+            value = value.lower() in ("true", "1")
+        elif isinstance(current, int) and not isinstance(current, bool):
             value = int(value)
         if not self._validators[name](value):
             raise ValueError(f"invalid value {value!r} for config.{name}")

@@ -20,12 +20,14 @@ is safe); its error names the node, the input shapes and the user's line.
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 
 import numpy as np
 
 from backends.numba.cache import digest, load_module
 from backends.numba.dispatch import kernel_for
+from symgraph import config
 from symgraph.graph.basic import Constant
 from symgraph.graph.utils import SymgraphError
 
@@ -116,7 +118,9 @@ class NumbaLinker:
                 reference.append(PythonLinker().make_thunk(fgraph))
             return reference[0]
 
-        if consts:
+        if config.numba_tiered:
+            thunk = _TieredThunk(jitted, consts, python_thunk, source)
+        elif consts:
             def thunk(*values):
                 try:
                     return jitted(*values, *consts)
@@ -134,6 +138,51 @@ class NumbaLinker:
         thunk.jitted = jitted
         thunk.cacheable = cacheable
         return thunk
+
+
+class _TieredThunk:
+    """Answer on the interpreter while numba compiles in a background thread, then switch.
+
+    The first call starts compiling for the argument types it sees; every call until
+    the native code is ready runs on the Python interpreter. ``native_ready`` and
+    ``native_since`` (seconds after the first call) tell when the switch happened.
+    """
+
+    def __init__(self, jitted, consts, python_thunk, source):
+        self.jitted, self.consts, self.python_thunk = jitted, consts, python_thunk
+        self.source = source
+        self.native_ready = False
+        self.failed = None
+        self.thread = None
+        self.native_since = None
+
+    def _compile(self, values, t0):
+        import numba
+        try:
+            self.jitted.compile(tuple(numba.typeof(v) for v in values))
+            self.native_since = time.perf_counter() - t0
+            self.native_ready = True
+        except Exception as e:  # stay on the interpreter, but say why when asked
+            self.failed = e
+
+    def __call__(self, *values):
+        if self.native_ready:
+            try:
+                return self.jitted(*values, *self.consts)
+            except Exception as exc:
+                _explain(exc, self.python_thunk(), values, self.source)
+        if self.thread is None:
+            self.thread = threading.Thread(
+                target=self._compile, args=(values + self.consts, time.perf_counter()),
+                daemon=True, name="symgraph-numba-compile")
+            self.thread.start()
+        return self.python_thunk()(*values)
+
+    def wait(self, timeout=None):
+        """Block until the native code is ready (for benchmarks and tests)."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return self.native_ready
 
 
 def _constants(fgraph, order):
