@@ -74,9 +74,32 @@ class FunctionGraph:
         self.variables.add(var)
         self.clients.setdefault(var, [])
 
+    def _new_nodes(self, node):
+        """Nodes under ``node`` (itself included) not yet in the graph, inputs first.
+
+        Stops at nodes already imported, so a replacement costs what it adds, not
+        the size of the graph.
+        """
+        order, done = [], set()
+        stack = [(node, False)]
+        known = self.apply_nodes
+        while stack:
+            n, ready = stack.pop()
+            if ready:
+                order.append(n)
+                continue
+            if n in done or n in known:
+                continue
+            done.add(n)
+            stack.append((n, True))
+            for i in reversed(n.inputs):
+                o = i.owner
+                if o is not None and o not in done and o not in known:
+                    stack.append((o, False))
+        return order
+
     def _import_node(self, node, reason=None):
-        new_nodes = io_toposort(self.variables, node.outputs)
-        for n in new_nodes:
+        for n in self._new_nodes(node):
             if n in self.apply_nodes:
                 continue
             for inp in n.inputs:

@@ -55,7 +55,8 @@ class Op:
             return f"{type(self).__name__}{{{inner}}}"
         return type(self).__name__
 
-    __repr__ = __str__
+    def __repr__(self):
+        return str(self)
 
     # ------------------------------------------------------------ building
     def make_node(self, *inputs) -> Apply:
