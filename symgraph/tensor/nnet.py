@@ -4,7 +4,9 @@
 later rewrites and the gradient can recognise them; both subtract the maximum
 along the axis first, so large inputs do not overflow. ``categorical_crossentropy``
 with integer labels uses a dedicated op that picks one probability per row
-(CrossentropyCategorical1Hot) instead of building a one-hot matrix.
+(CrossentropyCategorical1Hot) instead of building a one-hot matrix; the stabilize
+rewrites replace it, applied to a softmax, by CrossentropySoftmax1Hot, which works
+from the logits.
 ``sigmoid``, ``softplus`` and ``relu`` are the elementwise functions of
 symgraph.tensor.math, re-exported here under their Theano home.
 """
@@ -223,6 +225,90 @@ class CrossentropyCategorical1Hot(Op):
 crossentropy_categorical_1hot = CrossentropyCategorical1Hot()
 
 
+class CrossentropySoftmax1Hot(Op):
+    """-log(softmax(x)[..., y]) along the last axis, from the logits ``x`` directly.
+
+    The stable fused form of ``crossentropy_categorical_1hot(softmax(x), y)`` (the
+    stabilize rewrites introduce it): it computes logsumexp(x) - x[..., y] after
+    subtracting the row maximum, so a probability that would round to 0 gives its
+    large finite loss instead of inf, and the gradient, g * (softmax(x) - onehot(y)),
+    never divides by a probability. Rows holding +inf, or only -inf, give nan (as the
+    unfused pair). Labels outside [0, n_classes) raise IndexError at run time.
+    """
+
+    __props__ = ()
+
+    def make_node(self, logits, labels):
+        x = as_tensor_variable(logits)
+        y = as_tensor_variable(labels)
+        dtype = _float_dtype(x, "crossentropy_softmax_1hot")
+        if y.type.dtype_kind not in "iu":
+            raise TypeError(f"crossentropy_softmax_1hot expects integer labels, got {y} of "
+                            f"type {y.type}")
+        if x.ndim < 1 or y.ndim != x.ndim - 1:
+            raise TypeError(f"crossentropy_softmax_1hot expects labels with one dimension "
+                            f"fewer than the logits, got {x} of type {x.type} and {y} of "
+                            f"type {y.type}")
+        shape = []
+        for d, (a, b) in enumerate(zip(x.type.shape[:-1], y.type.shape)):
+            if a is not None and b is not None and a != b:
+                raise ShapeError(f"crossentropy_softmax_1hot: dimension {d} has length {a} in "
+                                 f"the logits {x} ({x.type}) but {b} in the labels {y} "
+                                 f"({y.type})")
+            shape.append(a if a is not None else b)
+        return Apply(self, [x, y], [TensorType(dtype, shape=tuple(shape))()])
+
+    def perform(self, node, inputs, output_storage):
+        x, y = inputs
+        if x.shape[:-1] != y.shape:
+            raise ShapeError(f"crossentropy_softmax_1hot: logits of shape {x.shape} need "
+                             f"labels of shape {x.shape[:-1]}, got labels of shape {y.shape}")
+        k = x.shape[-1]
+        bad = (y < 0) | (y >= k)
+        if bad.any():
+            label = y[bad].flat[0]
+            raise IndexError(f"crossentropy_softmax_1hot: label {label} is out of range for "
+                             f"{k} classes (labels must lie in [0, {k}))")
+        dtype = node.outputs[0].type.numpy_dtype
+        x = x.astype(dtype, copy=False)
+        with np.errstate(all="ignore"):
+            # an infinite maximum is subtracted too: such rows give nan, as softmax does
+            z = x - np.max(x, axis=-1, keepdims=True, initial=-np.inf)
+            lse = np.log(np.exp(z).sum(axis=-1))
+            picked = np.take_along_axis(z, y[..., None].astype(np.intp), axis=-1)[..., 0]
+            out = lse - picked
+        output_storage[0][0] = np.asarray(out, dtype=dtype)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [tuple(input_shapes[1])]
+
+    @staticmethod
+    def _dlogits(x, y):
+        """softmax(x) - onehot(y): the derivative of each row's loss with respect to x."""
+        s = softmax(x, axis=-1)
+        return switch(crossentropy_categorical_1hot._label_mask(x, y), sub(s, 1), s)
+
+    def L_op(self, inputs, outputs, output_grads):
+        """d/dx: g * (softmax(x) - onehot(y)); the integer labels are disconnected."""
+        from symgraph.gradient import disconnected_type
+
+        x, y = inputs
+        (g,) = output_grads
+        gx = mul(g.dimshuffle(*range(y.ndim), "x"), self._dlogits(x, y))
+        return [gx, disconnected_type()]
+
+    def R_op(self, inputs, eval_points):
+        """sum(v * (softmax(x) - onehot(y)), axis=-1)."""
+        x, y = inputs
+        v = eval_points[0]
+        if v is None:
+            return [None]
+        return [_sum(mul(v, self._dlogits(x, y)), axis=-1)]
+
+
+crossentropy_softmax_1hot = CrossentropySoftmax1Hot()
+
+
 def categorical_crossentropy(coding_dist, true_dist):
     """Cross-entropy between predicted class probabilities and the targets.
 
@@ -262,7 +348,8 @@ def sigmoid_binary_crossentropy(logits, target):
 
 
 __all__ = [
-    "Softmax", "LogSoftmax", "CrossentropyCategorical1Hot", "softmax", "log_softmax",
+    "Softmax", "LogSoftmax", "CrossentropyCategorical1Hot", "CrossentropySoftmax1Hot",
+    "softmax", "log_softmax", "crossentropy_softmax_1hot",
     "sigmoid", "softplus", "relu", "categorical_crossentropy",
     "crossentropy_categorical_1hot", "binary_crossentropy", "sigmoid_binary_crossentropy",
 ]

@@ -3,6 +3,7 @@ import pytest
 import scipy.special
 
 import symgraph as sg
+from symgraph.compile.mode import Mode
 import symgraph.tensor as T
 from symgraph.graph.utils import ShapeError
 from symgraph.tensor import nnet
@@ -149,15 +150,20 @@ def test_binary_crossentropy(mode, rng):
             nnet.sigmoid_binary_crossentropy(xf, 1.0), nnet.binary_crossentropy(nnet.sigmoid(xf), 0)]
     xfv = np.array([-200.0, 0.0, 200.0], dtype="float32")
     got = sg.function([x, t, xf], outs, mode=mode)(xv, tv, xfv)
-    assert_allclose(got[0], want)
-    assert_allclose(got[1], want)
-    # from logits: large |x| neither overflows nor rounds to log(0)
-    assert_allclose(got[2], np.array([200.0, np.log(2.0), 0.0], dtype="float32"))
+    raw = sg.function([x, t, xf], outs, mode=Mode(mode, optimizer=None))(xv, tv, xfv)
+    for g in (got, raw):
+        assert_allclose(g[0], want)
+        assert_allclose(g[1], want)
+        # from logits: large |x| neither overflows nor rounds to log(0)
+        assert_allclose(g[2], np.array([200.0, np.log(2.0), 0.0], dtype="float32"))
     with np.errstate(all="ignore"):
-        # the probability form is not stable: sigmoid(-200) rounds to 0 and 0 * log(0) is nan
+        # as written, the probability form is not stable: sigmoid(-200) rounds to 0 and
+        # 0 * log(0) is nan ...
         o32 = scipy.special.expit(xfv)
-        assert_allclose(got[3], -(0 * np.log(o32) + 1 * np.log(1 - o32)))
-    assert np.isnan(got[3][0])
+        assert_allclose(raw[3], -(0 * np.log(o32) + 1 * np.log(1 - o32)))
+    assert np.isnan(raw[3][0])
+    # ... and the stabilize rewrites turn log(1 - sigmoid(x)) into -softplus(x)
+    assert_allclose(got[3], np.array([0.0, np.log(2.0), 200.0], dtype="float32"))
     assert outs[2].dtype == "float32" and outs[3].dtype == "float32"
 
 
