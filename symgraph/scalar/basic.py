@@ -7,6 +7,8 @@ the fusion rewrite later composes several of them into one ``Composite``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from symgraph.graph.basic import Apply, Constant, Variable
@@ -22,9 +24,20 @@ COMPLEX_OF = {"float32": "complex64", "float64": "complex128"}
 
 # ----------------------------------------------------------------------- dtype rules
 
+@functools.lru_cache(maxsize=None)
+def dtype_name(dtype) -> str:
+    """np.dtype(dtype).name, cached (NumPy computes the name in Python on every access)."""
+    return np.dtype(dtype).name
+
+
+@functools.lru_cache(maxsize=4096)
+def _upcast(dtypes) -> str:
+    return np.result_type(*dtypes).name
+
+
 def upcast(*dtypes) -> str:
     """NumPy 2 promotion of array dtypes (no value-based casting)."""
-    return np.result_type(*dtypes).name
+    return _upcast(dtypes)
 
 
 def upcast_out(*dtypes):
@@ -148,7 +161,7 @@ class ScalarType(Type):
     """A single number of one dtype; the type inside Composite graphs."""
 
     def __init__(self, dtype):
-        self.dtype = np.dtype(dtype).name
+        self.dtype = dtype_name(dtype)
 
     def __eq__(self, other):
         return type(other) is ScalarType and other.dtype == self.dtype
@@ -165,7 +178,7 @@ class ScalarType(Type):
         arr = np.asarray(data)
         if arr.ndim != 0:
             raise TypeError(f"expected a scalar of dtype {self.dtype}, got shape {arr.shape}")
-        if arr.dtype.name != self.dtype:
+        if dtype_name(arr.dtype) != self.dtype:
             if strict:
                 raise TypeError(f"expected dtype {self.dtype}, got {arr.dtype}")
             if not (allow_downcast or np.can_cast(arr.dtype, self.dtype, "safe")):
@@ -204,7 +217,7 @@ def as_scalar(x, dtype=None):
         if not isinstance(x.type, ScalarType):
             raise TypeError(f"expected a scalar variable, got {x} of type {x.type}")
         return x
-    dtype = dtype or np.asarray(x).dtype.name
+    dtype = dtype or dtype_name(np.asarray(x).dtype)
     return ScalarConstant(ScalarType(dtype), x)
 
 
@@ -294,7 +307,7 @@ class ScalarOp(Op):
 
     def impl(self, *inputs):
         """Compute on plain numbers (used by constant folding of scalar graphs)."""
-        dts = self.output_types([np.asarray(i).dtype.name for i in inputs])
+        dts = self.output_types([dtype_name(np.asarray(i).dtype) for i in inputs])
         out = self.compute([np.asarray(i) for i in inputs], dts)
         return out[0][()] if self.nout == 1 else tuple(o[()] for o in out)
 
@@ -303,7 +316,7 @@ class Cast(ScalarOp):
     """Convert to ``dtype`` (NumPy's astype; complex to real keeps the real part)."""
 
     def __init__(self, dtype):
-        dtype = np.dtype(dtype).name
+        dtype = dtype_name(dtype)
         super().__init__(f"cast_{dtype}", self._cast, 1, lambda *d: (dtype,))
         self.o_type = dtype
 
@@ -338,7 +351,7 @@ def get_scalar_op(name) -> ScalarOp:
 
 
 def cast_op(dtype) -> Cast:
-    dtype = np.dtype(dtype).name
+    dtype = dtype_name(dtype)
     op = _CASTS.get(dtype)
     if op is None:
         op = _CASTS[dtype] = Cast(dtype)

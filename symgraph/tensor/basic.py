@@ -8,6 +8,7 @@ import numpy as np
 
 from symgraph import config
 from symgraph.graph.basic import Apply, Variable
+from symgraph.scalar.basic import dtype_name
 from symgraph.tensor.type import ALL_DTYPES, TensorType, normalize_dtype
 from symgraph.tensor.variable import TensorConstant, TensorVariable
 
@@ -35,7 +36,7 @@ def _default_dtype(data) -> str:
     if arr.dtype.kind == "c":
         return "complex64" if config.floatX == "float32" else "complex128"
     if arr.dtype.kind in "biu":
-        return arr.dtype.name
+        return dtype_name(arr.dtype)
     raise TypeError(f"cannot make a tensor constant from {type(data).__name__} "
                     f"(dtype {arr.dtype})")
 
@@ -46,7 +47,7 @@ def constant(x, name=None, ndim=None, dtype=None) -> TensorConstant:
         raise TypeError(f"constant() needs a value, got the variable {x}")
     dtype = normalize_dtype(dtype) if dtype is not None else _default_dtype(x)
     arr = np.asarray(x)
-    if arr.dtype.name != dtype:
+    if dtype_name(arr.dtype) != dtype:
         if arr.dtype.kind in "iu" and np.dtype(dtype).kind in "iu" and arr.size:
             info = np.iinfo(dtype)
             if arr.min() < info.min or arr.max() > info.max:

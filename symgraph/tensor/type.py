@@ -6,6 +6,7 @@ import numpy as np
 
 from symgraph import config
 from symgraph.graph.type import Type
+from symgraph.scalar.basic import dtype_name
 
 ALL_DTYPES = (
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -27,7 +28,7 @@ def normalize_dtype(dtype) -> str:
     if dtype == "floatX":
         return config.floatX
     try:
-        name = np.dtype(dtype).name
+        name = dtype_name(dtype)
     except TypeError:
         raise TypeError(f"{dtype!r} is not a dtype; expected one of {', '.join(ALL_DTYPES)}") from None
     if name not in ALL_DTYPES:
