@@ -178,12 +178,44 @@ class FunctionGraph:
             new_var = conv
         if var not in self.variables:
             return
-        if new_var.owner is not None and new_var.owner not in self.apply_nodes:
-            from symgraph.graph.basic import ancestors
-            if any(a is var for a in ancestors([new_var])):
-                raise InconsistencyError(f"replacing {var} by {new_var} would create a cycle")
+        if new_var.owner is not None and self._would_cycle(var, new_var):
+            raise InconsistencyError(f"replacing {var} by {new_var} would create a cycle")
         for node, i in list(self.clients[var]):
             self.change_node_input(node, i, new_var, reason)
+
+    def _would_cycle(self, var, new_var) -> bool:
+        """Whether new_var depends on var (so replacing var by it makes a loop).
+
+        Walks only the nodes new_var brings in, then, if they touch the graph, the
+        descendants of var: the cost is what the replacement adds, not the graph size.
+        """
+        boundary, seen, stack = set(), set(), [new_var]
+        while stack:
+            v = stack.pop()
+            if v is var:
+                return True
+            if v.owner is None or v in seen:
+                continue
+            seen.add(v)
+            if v.owner in self.apply_nodes:
+                boundary.add(v)
+                continue
+            stack.extend(v.owner.inputs)
+        if not boundary:
+            return False
+        desc, stack = set(), [var]
+        while stack:
+            v = stack.pop()
+            for node, _ in self.clients.get(v, ()):
+                if node == OUTPUT:
+                    continue
+                for o in node.outputs:
+                    if o in boundary:
+                        return True
+                    if o not in desc:
+                        desc.add(o)
+                        stack.append(o)
+        return False
 
     def replace_all(self, pairs, reason=None):
         for var, new in pairs:
