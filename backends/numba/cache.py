@@ -9,6 +9,7 @@ compiled once is reused by every graph and every later process.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -29,9 +30,25 @@ class UnsafeCacheDirError(PermissionError):
     """The cache directory could be written by another user."""
 
 
+@functools.lru_cache(maxsize=None)
+def _backend_fingerprint() -> str:
+    """A hash of this backend's own source: cached kernels call helper functions whose
+    compiled copies numba keeps, so any change to the backend starts a fresh cache."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for root, _, files in sorted(os.walk(here)):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                with open(os.path.join(root, name), "rb") as fh:
+                    h.update(name.encode())
+                    h.update(fh.read())
+    return h.hexdigest()[:12]
+
+
 def cache_dir() -> str:
     """The directory for generated modules, created 0700 and checked once per process."""
-    base = os.path.join(config.cache_dir, f"numba-{numba.__version__}-symgraph-{symgraph.__version__}")
+    base = os.path.join(config.cache_dir, f"numba-{numba.__version__}-symgraph-"
+                        f"{symgraph.__version__}-{_backend_fingerprint()}")
     if base in _checked_dirs:
         return base
     os.makedirs(base, mode=0o700, exist_ok=True)

@@ -1,1 +1,361 @@
-"""(being written)"""
+"""Reductions: CAReduce (sum, prod, max, min, all, any, bitwise and/or/xor), Argmax,
+Argmin and CumOp, as loop nests specialised to the node's reduced axes.
+
+A reduction walks its input in C order (the order of its memory when contiguous) and
+folds each element into an accumulator array of the kept dimensions. When the last
+axes are all reduced, the fold over them runs in a scalar first; there a float or
+complex sum uses NumPy's pairwise summation (``pairwise_sum`` over the last axis,
+``block_sum`` over several), so contiguous sums equal NumPy's to the bit and long
+float32 sums keep its accuracy, and a float max/min is a select plus a NaN flag (a
+loop LLVM vectorises). Values are accumulated in the dtype the interpreter
+accumulates in (``acc_dtype``, else the output dtype for sum/prod, the natural dtype
+for the others) and converted to the output dtype at the end.
+
+The compiled helpers below are cached by numba next to this file; kernels calling
+them are cached with the helper's code linked in, so a change to a helper needs a
+fresh symgraph cache directory (numba does not track that dependency).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from backends.numba.dispatch import Kernel, register
+from backends.numba.dispatch.scalar import COMPLEX, cast, literal, np_type
+from symgraph.tensor.reduction import _REDUCERS, Argmax, Argmin, CAReduce, CumOp
+
+HELPERS = "from backends.numba.dispatch import reduction as rd_"
+NARROW = ("int8", "int16", "int32", "uint8", "uint16", "uint32")
+FLOATS = ("float32", "float64")
+
+
+# --------------------------------------------------------------------- compiled helpers
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _pairwise_leaf(a, lo, n, zero):
+    """NumPy's base case: n < 8 summed in order from -0.0, else 8 interleaved partial
+    sums."""
+    if n < 8:
+        res = zero
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    stop = lo + n - n % 8
+    i = lo + 8
+    while i < stop:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < lo + n:
+        res += a[i]
+        i += 1
+    return res
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _pairwise(a, lo, n, zero):
+    if n <= 128:
+        return _pairwise_leaf(a, lo, n, zero)
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise(a, lo, n2, zero) + _pairwise(a, lo + n2, n - n2, zero)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def pairwise_sum(a, zero):
+    """The sum of the 1-d array ``a`` as NumPy's pairwise summation computes it (halving
+    a block, rounded to a multiple of 8, until it holds at most 128 elements), so a
+    contiguous float sum matches NumPy's to the last bit; ``zero`` is -0.0 of the
+    array's dtype."""
+    return _pairwise(a, 0, a.shape[0], zero)
+
+
+def as_flat(a):
+    """(True, the elements of ``a`` as a 1-d view) for a C-contiguous array type, else
+    (False, an empty array): the layout is known when numba compiles the caller."""
+    raise NotImplementedError("as_flat runs in numba-compiled code only")
+
+
+@overload(as_flat, jit_options=dict(nogil=True, error_model="numpy"))
+def _as_flat(a):
+    if isinstance(a, types.Array) and a.layout == "C":
+        return lambda a: (True, a.reshape(a.size))
+    return lambda a: (False, np.empty(0, dtype=a.dtype))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def block_sum(a, zero):
+    """The sum of every element of the array ``a`` (any rank and layout).
+
+    C-contiguous: one pairwise sum over its memory, as NumPy sums a contiguous block.
+    Otherwise the elements are gathered in C order into chunks of 8192 (NumPy's
+    buffer size), each summed pairwise. Compiled once per array type and cached, so
+    the kernels calling it stay small.
+    """
+    c, flat = as_flat(a)
+    if c:
+        return pairwise_sum(flat, zero)
+    n = a.size
+    buf = np.empty(min(n, 8192), dtype=a.dtype)
+    res = zero
+    k = 0
+    for v in a.flat:
+        buf[k] = v
+        k += 1
+        if k == buf.shape[0]:
+            res += pairwise_sum(buf, zero)
+            k = 0
+    if k:
+        res += pairwise_sum(buf[:k], zero)
+    return res
+
+
+# --------------------------------------------------------------------- source helpers
+
+def _idx(names):
+    return ", ".join(names) if names else "()"
+
+
+def _shape(names):
+    return "(" + "".join(f"{n}, " for n in names) + ")"
+
+
+def _prod(names):
+    return " * ".join(names) if names else "1"
+
+
+def _limits(dtype, which):
+    """The literal of the smallest (which='low') or largest value of ``dtype``."""
+    if dtype == "bool":
+        return "False" if which == "low" else "True"
+    if dtype in FLOATS:
+        return f"{np_type(dtype)}({'-' if which == 'low' else ''}math.inf)"
+    attr = "min" if which == "low" else "max"
+    return f"{np_type(dtype)}(np.iinfo({np_type(dtype)}).{attr})"
+
+
+def _identity(name, dtype):
+    if name == "add":
+        return literal(False if dtype == "bool" else 0, dtype)
+    if name == "mul":
+        return literal(True if dtype == "bool" else 1, dtype)
+    if name == "maximum":
+        return _limits(dtype, "low")
+    if name == "minimum":
+        return _limits(dtype, "high")
+    if name == "logical_and":
+        return "True"
+    if name == "logical_or":
+        return "False"
+    if name == "bitwise_and":  # every bit set
+        if dtype == "bool" or dtype[0] == "u":
+            return _limits(dtype, "high")
+        return f"{np_type(dtype)}(-1)"
+    return literal(False if dtype == "bool" else 0, dtype)  # bitwise or / xor
+
+
+_BOOL_STEP = {"add": "or", "mul": "and", "logical_or": "or", "logical_and": "and",
+              "bitwise_and": "and", "bitwise_or": "or", "bitwise_xor": "!="}
+_SYM = {"add": "+", "mul": "*", "bitwise_and": "&", "bitwise_or": "|", "bitwise_xor": "^"}
+
+
+def _fold(name, dtype, target, v):
+    """Lines setting ``target`` to ``target <op> v`` in ``dtype`` (both already of it)."""
+    if name in ("maximum", "minimum"):
+        cmp = ">" if name == "maximum" else "<"
+        cond = f"{v} {cmp} {target}"
+        if dtype in FLOATS:
+            cond += f" or {v} != {v}"  # NaN wins and stays, as np.maximum
+        return [f"{target} = {v} if {cond} else {target}"]
+    if dtype == "bool":
+        return [f"{target} = {target} {_BOOL_STEP[name]} {v}"]
+    expr = f"{target} {_SYM[name]} {v}"
+    if dtype in NARROW:  # numba widens narrow integers; wrap back as NumPy does
+        expr = f"{np_type(dtype)}({expr})"
+    return [f"{target} = {expr}"]
+
+
+def _indent(lines, depth):
+    return ["    " * depth + ln for ln in lines]
+
+
+# --------------------------------------------------------------------- CAReduce
+
+@register(CAReduce)
+def build_careduce(op, node):
+    """One pass over the input in C order; trailing reduced axes fold in a scalar."""
+    x = node.inputs[0]
+    n = x.ndim
+    name = op.scalar_op.name
+    in_dt, out_dt = x.type.dtype, node.outputs[0].type.dtype
+    axes = op._axes(n)
+    if name in ("add", "mul"):
+        acc = op.acc_dtype or out_dt
+    else:
+        acc = _REDUCERS[name][1](in_dt)
+    what = _REDUCERS[name][2]
+    ident = _identity(name, acc)
+    kept = [d for d in range(n) if d not in axes]
+    t = 0
+    while t < n and (n - 1 - t) in axes:
+        t += 1
+    outer = n - t
+    pairwise = name == "add" and in_dt == acc and (acc in FLOATS or acc in COMPLEX) and t > 0
+
+    lines = ["def KERNEL_NAME(a0):"]
+    lines += [f"    n{d} = a0.shape[{d}]" for d in range(n)]
+    if name in ("maximum", "minimum") and axes:
+        lines += [f"    if {_prod([f'n{d}' for d in axes])} == 0:",
+                  f"        raise ValueError('{what}: zero-size array to reduction operation "
+                  "with no identity')"]
+    j = [f"j{d}" for d in range(n)]
+    kidx = _idx([j[d] for d in kept])
+
+    def load(index):
+        return cast(f"a0[{index}]", in_dt, acc)
+
+    # the fold over the trailing reduced axes, into the scalar s
+    inner = [f"s = {ident}"]
+    if pairwise:
+        zero = (f"{np_type(acc)}(-0.0)" if acc in FLOATS
+                else f"{np_type(acc)}(complex(-0.0, -0.0))")
+        if t == 1:  # the last axis: a 1-d view, any stride
+            block = f"a0[{_idx(j[:n - 1] + [':'])}]"
+            inner += _fold(name, acc, "s", f"rd_.pairwise_sum({block}, {zero})")
+        else:  # several trailing axes: one block (C-contiguous: one run of memory)
+            block = f"a0[{', '.join(j[:outer])}]" if outer else "a0"
+            inner += _fold(name, acc, "s", f"rd_.block_sum({block}, {zero})")
+    elif name in ("maximum", "minimum") and acc in FLOATS:
+        # a select and a NaN flag: a loop LLVM vectorises (a branch on NaN is 4x slower)
+        cmp = ">" if name == "maximum" else "<"
+        inner.append("sn = False")
+        for d in range(outer, n):
+            inner += _indent([f"for {j[d]} in range(n{d}):"], d - outer)
+        inner += _indent([f"v = {load(_idx(j))}", f"s = v if v {cmp} s else s",
+                          "sn = sn | (v != v)"], t)
+        inner += ["if sn:", f"    s = {np_type(acc)}(math.nan)"]
+    else:
+        for d in range(outer, n):
+            inner += _indent([f"for {j[d]} in range(n{d}):"], d - outer)
+        inner += _indent([f"v = {load(_idx(j))}"] + _fold(name, acc, "s", "v"), t)
+
+    if outer == 0:  # everything reduced: a scalar result
+        lines += _indent(inner, 1)
+        lines += [f"    out = np.empty((), dtype={np_type(out_dt)})",
+                  f"    out[()] = {cast('s', acc, out_dt)}",
+                  "    return out"]
+        return Kernel("\n".join(lines) + "\n", imports=(HELPERS,) if pairwise else ())
+
+    lines.append(f"    r = np.full({_shape([f'n{d}' for d in kept])}, {ident}, "
+                 f"dtype={np_type(acc)})")
+    for d in range(outer):
+        lines += _indent([f"for {j[d]} in range(n{d}):"], d + 1)
+    if t:
+        body = inner + _fold(name, acc, "r[" + kidx + "]", "s")
+    else:
+        body = [f"v = {load(_idx(j))}"] + _fold(name, acc, "r[" + kidx + "]", "v")
+    lines += _indent(body, outer + 1)
+    lines.append("    return r" if acc == out_dt else f"    return r.astype({np_type(out_dt)})")
+    return Kernel("\n".join(lines) + "\n", imports=(HELPERS,) if pairwise else ())
+
+
+# --------------------------------------------------------------------- Argmax / Argmin
+
+@register(Argmax, Argmin)
+def build_argreduce(op, node):
+    """The first index of the extreme value (of the first NaN, as NumPy) over the reduced
+    axes, flattened in C order; the input is walked in C order."""
+    x = node.inputs[0]
+    n = x.ndim
+    dt = x.type.dtype
+    axes = tuple(range(n)) if op.axis is None else op.axis
+    is_max = isinstance(op, Argmax)
+    init = _limits(dt, "low" if is_max else "high")
+    cmp = ">" if is_max else "<"
+    kept = [d for d in range(n) if d not in axes]
+    j = [f"j{d}" for d in range(n)]
+    flat = "0"
+    for d in axes:
+        flat = j[d] if flat == "0" else f"({flat}) * n{d} + {j[d]}"
+    lines = ["def KERNEL_NAME(a0):"]
+    lines += [f"    n{d} = a0.shape[{d}]" for d in range(n)]
+    lines += [f"    if {_prod([f'n{d}' for d in axes])} == 0:",
+              f"        raise ValueError('{type(op).__name__.lower()}: attempt to get "
+              "the index of an extreme of an empty sequence')"]
+    if kept:
+        kshape = _shape([f"n{d}" for d in kept])
+        best, where = f"bv[{_idx([j[d] for d in kept])}]", f"bi[{_idx([j[d] for d in kept])}]"
+        lines += [f"    bv = np.full({kshape}, {init}, dtype={np_type(dt)})",
+                  f"    bi = np.zeros({kshape}, dtype=np.int64)"]
+    else:
+        best, where = "bv", "bi"
+        lines += [f"    bv = {init}", "    bi = 0"]
+    for d in range(n):
+        lines += _indent([f"for {j[d]} in range(n{d}):"], d + 1)
+    cond = f"v {cmp} t"
+    if dt in FLOATS:
+        cond += " or (v != v and t == t)"
+    body = ["v = a0[" + _idx(j) + "]", f"t = {best}", f"if {cond}:",
+            f"    {best} = v", f"    {where} = {flat}"]
+    lines += _indent(body, n + 1)
+    if kept:
+        lines.append("    return bi")
+    else:
+        lines += ["    out = np.empty((), dtype=np.int64)", "    out[()] = bi", "    return out"]
+    return Kernel("\n".join(lines) + "\n")
+
+
+# --------------------------------------------------------------------- CumOp
+
+@register(CumOp)
+def build_cumop(op, node):
+    """A running sum or product in the output dtype, along one axis or the flattened input."""
+    x = node.inputs[0]
+    n = x.ndim
+    in_dt, out_dt = x.type.dtype, node.outputs[0].type.dtype
+    name = op.mode
+    sym = "+" if name == "add" else "*"
+    # -0.0 is the exact identity of float addition (x + -0.0 == x, also for x = -0.0)
+    if name == "add" and (out_dt in FLOATS or out_dt in COMPLEX):
+        ident = f"{np_type(out_dt)}(-0.0)" if out_dt in FLOATS else \
+            f"{np_type(out_dt)}(complex(-0.0, -0.0))"
+    else:
+        ident = literal(0 if name == "add" else 1, out_dt)
+    j = [f"j{d}" for d in range(n)]
+    lines = ["def KERNEL_NAME(a0):"]
+    lines += [f"    n{d} = a0.shape[{d}]" for d in range(n)]
+    load = cast(f"a0[{_idx(j)}]", in_dt, out_dt)
+    if op.axis is None:
+        lines += [f"    out = np.empty({_prod([f'n{d}' for d in range(n)])}, "
+                  f"dtype={np_type(out_dt)})",
+                  f"    s = {ident}", "    k = 0"]
+        for d in range(n):
+            lines += _indent([f"for {j[d]} in range(n{d}):"], d + 1)
+        lines += _indent([f"s = s {sym} {load}", "out[k] = s", "k += 1"], n + 1)
+        lines.append("    return out")
+        return Kernel("\n".join(lines) + "\n")
+    ax = op.axis % n
+    lines.append(f"    out = np.empty({_shape([f'n{d}' for d in range(n)])}, "
+                 f"dtype={np_type(out_dt)})")
+    for d in range(n):
+        lines += _indent([f"for {j[d]} in range(n{d}):"], d + 1)
+    prev = _idx([f"{j[d]} - 1" if d == ax else j[d] for d in range(n)])
+    lines += _indent([f"v = {load}",
+                      f"if {j[ax]} == 0:",
+                      f"    out[{_idx(j)}] = v",
+                      "else:",
+                      f"    out[{_idx(j)}] = out[{prev}] {sym} v"], n + 1)
+    lines.append("    return out")
+    return Kernel("\n".join(lines) + "\n")

@@ -1,0 +1,169 @@
+"""The numba kernels of the reductions (backends/numba/dispatch/reduction.py): CAReduce,
+Argmax/Argmin, CumOp. Always compiled with mode="numba", whatever
+SYMGRAPH_TEST_BACKENDS says; the op tests (tests/tensor/test_reduction.py) cover the
+values on both backends, these the backend's own cases: no object mode, layouts,
+empty and 0-d inputs, NumPy's summation order, and errors raised in native code."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+import symgraph.tensor as T
+from backends.numba.dispatch import kernel_for
+from backends.numba.dispatch.objmode import ObjectModeWarning
+from symgraph.compile.mode import Mode
+from symgraph.scalar import math as sm
+from symgraph.tensor.reduction import Argmax, Argmin, CAReduce, CumOp
+from tests.utils import assert_allclose
+
+
+def compile_both(inputs, outputs):
+    """(numba function, interpreter function); the numba graph must hold no object-mode
+    kernel."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ObjectModeWarning)
+        f = sg.function(inputs, outputs, mode="numba")
+    assert f._thunk.cacheable, "a reduction fell back to object mode"
+    return f, sg.function(inputs, outputs, mode="py")
+
+
+def check_same(f, ref, *values):
+    for got, want in zip(f(*values), ref(*values)):
+        assert_allclose(got, want)
+
+
+def test_kernels_native_and_shared():
+    x = T.fmatrix("x")
+    nodes = [o.owner for o in (x.sum(axis=0), x.argmax(axis=1), x.cumsum(axis=0),
+                               CAReduce(sm.bitwise_xor, (1,))(T.bmatrix()))]
+    for node in nodes:
+        k = kernel_for(node)
+        assert not k.runtime_globals and k.uncacheable is None, node
+    # equal nodes in different graphs share one kernel: the source names no variable
+    assert kernel_for(T.fmatrix("a").sum(axis=0).owner).key == kernel_for(nodes[0]).key
+
+
+def test_layouts_and_read_only(rng):
+    x = T.tensor("float64", shape=(None, None, None), name="x")
+    outs = [x.sum(), T.sum(x, axis=(0, 2)), T.prod(x, axis=(1, 2)), x.max(axis=1),
+            T.any(x, axis=0), x.argmax(axis=(0, 2)), x.argmin(), x.cumsum(axis=1)]
+    f, ref = compile_both([x], outs)
+    v = rng.normal(size=(3, 4, 5))
+    v[1, 2, 3] = np.nan
+    check_same(f, ref, v)
+    # read-only views, not C-contiguous (one more compiled specialisation)
+    ro = rng.normal(size=(5, 3, 8))
+    ro.setflags(write=False)
+    check_same(f, ref, ro.transpose(1, 2, 0)[:, ::2])
+    check_same(f, ref, ro.transpose(1, 2, 0)[:, 1::2])
+    assert not ro.flags.writeable
+
+
+def test_empty_inputs(rng):
+    x = T.tensor("float64", shape=(None, None), name="x")
+    b = T.tensor("uint8", shape=(None,), name="b")
+    outs = [x.sum(), x.sum(axis=0), x.prod(axis=1), T.all(x), T.any(x, axis=1),
+            x.cumsum(), x.cumprod(axis=0), x.max(axis=0),
+            CAReduce(sm.bitwise_and)(b), CAReduce(sm.bitwise_or)(b)]
+    f, ref = compile_both([x, b], outs)
+    e = np.zeros(0, dtype="uint8")
+    # max over the 3 rows of a (3, 0) input is empty, not an error
+    check_same(f, ref, np.zeros((3, 0)), e)
+    got = f(np.zeros((3, 0)), e)
+    assert got[0] == 0.0 and got[3] and got[8] == 255 and got[9] == 0
+
+
+def test_zero_d_input():
+    x = T.dscalar("x")
+    outs = [x.sum(), x.prod(), x.max(), T.all(x), x.argmax(), x.argmin(), x.cumsum(),
+            CAReduce(sm.add, dtype="float32")(x)]
+    f, ref = compile_both([x], outs)
+    for v in (2.5, 0.0, np.nan):
+        check_same(f, ref, v)
+    assert f(3.0)[6].shape == (1,) and f(3.0)[0].shape == ()
+
+
+def test_nan_propagation_and_first_occurrence():
+    x = T.dmatrix("x")
+    outs = [x.max(axis=1), x.min(axis=0), x.argmax(axis=1), x.argmin(axis=0), x.argmax()]
+    f, ref = compile_both([x], outs)
+    v = np.array([[1.0, np.nan, 3.0, np.nan], [-np.inf, -np.inf, 2.0, 2.0],
+                  [5.0, 5.0, -1.0, np.inf]])
+    check_same(f, ref, v)
+    got = f(v)
+    assert np.isnan(got[0][0]) and got[2].tolist() == [1, 2, 3]
+    assert got[4] == 1  # the first nan
+
+
+def test_argmax_of_several_axes_is_c_order_flat_index(rng):
+    x = T.tensor("int16", shape=(None, None, None), name="x")
+    outs = [Argmax((0, 2))(x), Argmin((1, 2))(x), Argmax((0, 1))(x)]
+    f, ref = compile_both([x], outs)
+    v = rng.integers(-3, 3, size=(3, 4, 5)).astype("int16")
+    check_same(f, ref, v)
+    want = np.argmax(v.transpose(1, 0, 2).reshape(4, 15), axis=-1)
+    np.testing.assert_array_equal(f(v)[0], want)
+
+
+def test_integer_dtypes_wrap_and_accumulate_as_numpy():
+    b = T.bvector("b")
+    u = T.tensor("uint64", shape=(None,), name="u")
+    flag = T.tensor("bool", shape=(None, None), name="flag")
+    outs = [T.sum(b, dtype="int8"), T.prod(b), CAReduce(sm.add, acc_dtype="float64",
+                                                        dtype="float32")(T.cast(b, "float32")),
+            u.sum(), u.cumprod(), u.max(), Argmin()(u),
+            flag.sum(axis=0), T.any(flag, axis=1), CAReduce(sm.bitwise_xor, (0,))(flag),
+            CAReduce(sm.add, (1,), dtype="bool")(flag), CAReduce(sm.mul, (0,), dtype="bool")(flag)]
+    f, ref = compile_both([b, u, flag], outs)
+    bv = np.array([100, 100, 7, -3], dtype="int8")
+    uv = np.array([2**63 + 5, 2**62, 3], dtype="uint64")
+    fv = np.array([[True, False, True], [True, True, False]])
+    check_same(f, ref, bv, uv, fv)
+    assert f(bv, uv, fv)[0] == np.sum(bv, dtype="int8")
+
+
+def test_float_sums_follow_numpys_pairwise_order(rng):
+    x = T.fvector("x")
+    m = T.fmatrix("m")
+    t = T.tensor("float32", shape=(None, None, None), name="t")
+    f = sg.function([x, m, t], [x.sum(), m.sum(axis=1), t.sum(axis=(1, 2)), t.sum()],
+                    mode="numba")
+    xv = rng.normal(size=100_003).astype("float32")
+    mv = rng.normal(size=(3, 1000)).astype("float32")
+    tv = rng.normal(size=(2, 30, 70)).astype("float32")
+    got = f(xv, mv, tv)
+    # bit-for-bit on contiguous input, where naive float32 accumulation would drift
+    assert got[0] == np.sum(xv)
+    np.testing.assert_array_equal(got[1], np.sum(mv, axis=1))
+    np.testing.assert_array_equal(got[2], np.sum(tv, axis=(1, 2)))
+    assert got[3] == np.sum(tv)
+    ones = np.ones(2**24 + 4, dtype="float32")  # beyond float32's exact integers
+    assert f(ones, mv, tv)[0] == np.float32(2**24 + 4)
+
+
+def test_cumop_axes_and_dtypes(rng):
+    x = T.tensor("int8", shape=(None, None, None), name="x")
+    z = T.zmatrix("z")
+    outs = [CumOp(-1, "add")(x), CumOp(0, "mul")(x), CumOp(None, "add")(x),
+            z.cumsum(axis=0), z.cumprod()]
+    f, ref = compile_both([x, z], outs)
+    xv = rng.integers(-4, 4, size=(2, 3, 4)).astype("int8")
+    zv = rng.normal(size=(3, 2)) + 1j * rng.normal(size=(3, 2))
+    check_same(f, ref, xv, zv)
+    check_same(f, ref, xv[:, ::-1], zv.T.copy().T)
+    neg = np.array([[-0.0, 1.0], [-0.0, 2.0]], dtype=complex)
+    assert np.signbit(f(xv, neg)[3][0, 0].real)  # cumsum keeps -0.0 as NumPy
+
+
+@pytest.mark.parametrize("op, exc", [(lambda x: x.max(axis=1), ValueError),
+                                     (lambda x: x.argmin(axis=(0, 1)), ValueError)])
+def test_empty_extremum_raises_in_native_code_and_names_the_node(op, exc):
+    x = T.dmatrix("x")
+    f = sg.function([x], op(x), mode=Mode("numba", optimizer=None))
+    bad = np.zeros((2, 0))
+    with pytest.raises(exc):
+        f._thunk.jitted(bad)  # the kernel itself refuses (no garbage, no crash)
+    with pytest.raises(exc, match="Apply node that failed"):
+        f(bad)
