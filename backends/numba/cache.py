@@ -51,6 +51,7 @@ def cache_dir() -> str:
                         f"{symgraph.__version__}-{_backend_fingerprint()}")
     if base in _checked_dirs:
         return base
+    os.makedirs(config.cache_dir, mode=0o700, exist_ok=True)  # else made with umask's mode
     os.makedirs(base, mode=0o700, exist_ok=True)
     # every directory we create or use must be ours and closed to others
     for d in (config.cache_dir, base):

@@ -57,7 +57,8 @@ def build_elemwise(op, node):
         lines.append(f"{indent}o{j}[{store}] = {r}")
     outs = ", ".join(f"o{j}" for j in range(len(node.outputs)))
     lines.append(f"    return {outs}" if len(node.outputs) == 1 else f"    return ({outs},)")
-    return Kernel("\n".join(lines) + "\n", imports=(SPECIAL,))
+    src = "\n".join(lines) + "\n"
+    return Kernel(src, imports=(SPECIAL,) if "sp_." in src else ())
 
 
 def _clean(op):
@@ -66,30 +67,38 @@ def _clean(op):
 
 @register(DimShuffle)
 def build_dimshuffle(op, node):
-    """Drop length-1 axes, permute, insert length-1 axes: a reshape of a transpose (a view
-    when the input layout allows, else a copy)."""
-    x = node.inputs[0]
-    kept = [d for d in range(op.input_ndim) if d not in op.drop]
+    """A view, as the interpreter's: drop the length-1 axes by indexing them at 0,
+    permute the kept ones (``.T``, or new strides), insert the new axes by indexing
+    with None. Every step is a view for every layout (strided and read-only inputs
+    included)."""
     lines = ["def KERNEL_NAME(a0):"]
-    # transpose the kept axes into place (dropped axes, of length 1, go last)
-    perm = list(op.shuffle) + list(op.drop)
-    if perm != list(range(op.input_ndim)):
-        lines.append(f"    t = np.transpose(a0, ({', '.join(map(str, perm))}{',' if len(perm) == 1 else ''}))")
-    else:
-        lines.append("    t = a0")
-    out_dims = []
-    k = 0
-    for o in op.new_order:
-        if o == "x":
-            out_dims.append("1")
-        else:
-            out_dims.append(f"t.shape[{k}]")
-            k += 1
-    del kept
-    shape = "(" + "".join(f"{d}, " for d in out_dims) + ")"
-    if x.ndim == 0 and not out_dims:
-        lines.append("    return t")
-    else:
-        lines.append(f"    return np.ascontiguousarray(t).reshape({shape})"
-                     if op.drop or op.augment else "    return t")
+    t = "a0"
+    kept = op.shuffle
+    if op.drop:
+        if kept:
+            idx = ", ".join("0" if d in op.drop else ":" for d in range(op.input_ndim))
+            lines.append(f"    t0 = a0[{idx}]")
+        else:  # every axis dropped: a 0-d array holding the single element
+            dt = node.inputs[0].type.dtype
+            lines.append(f"    t0 = np.empty((), dtype={np_type(dt)})")
+            lines.append(f"    t0[()] = a0[{', '.join('0' for _ in range(op.input_ndim))}]")
+        t = "t0"
+    rank = {d: k for k, d in enumerate(sorted(kept))}
+    perm = [rank[d] for d in kept]
+    if perm == list(range(len(perm)))[::-1] and len(perm) > 1:
+        lines.append(f"    t1 = {t}.T")
+        t = "t1"
+    elif perm != sorted(perm):
+        # a view with permuted strides; np.transpose(x, axes) would compile ~10 s of
+        # numba's argument checking into every such kernel, as_strided well under 1 s
+        shape = "".join(f"{t}.shape[{p}], " for p in perm)
+        strides = "".join(f"{t}.strides[{p}], " for p in perm)
+        lines.append(f"    t1 = np.lib.stride_tricks.as_strided({t}, shape=({shape}), "
+                     f"strides=({strides}))")
+        t = "t1"
+    if op.augment:
+        idx = ", ".join("None" if o == "x" else ":" for o in op.new_order)
+        lines.append(f"    t2 = {t}[{idx}]")
+        t = "t2"
+    lines.append(f"    return {t}")
     return Kernel("\n".join(lines) + "\n")

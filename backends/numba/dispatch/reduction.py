@@ -66,11 +66,41 @@ def _pairwise_leaf(a, lo, n, zero):
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _pairwise(a, lo, n, zero):
+    """NumPy's recursion (halve the block, rounded to a multiple of 8, until it holds at
+    most 128 elements; add the two halves' sums) run on an explicit stack: numba cannot
+    load a recursive function back from its disk cache (the symbol stays unresolved and
+    LLVM aborts the process)."""
     if n <= 128:
         return _pairwise_leaf(a, lo, n, zero)
-    n2 = n // 2
-    n2 -= n2 % 8
-    return _pairwise(a, lo, n2, zero) + _pairwise(a, lo + n2, n - n2, zero)
+    # frames (start, length, stage); stage 0: left half next, 1: right half, 2: add
+    f_lo = np.empty(130, np.int64)
+    f_n = np.empty(130, np.int64)
+    f_stage = np.zeros(130, np.int64)
+    vals = np.full(130, zero)
+    top, nv = 0, 0
+    f_lo[0], f_n[0] = lo, n
+    while top >= 0:
+        start, m = f_lo[top], f_n[top]
+        if m <= 128:
+            vals[nv] = _pairwise_leaf(a, start, m, zero)
+            nv += 1
+            top -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        stage = f_stage[top]
+        f_stage[top] = stage + 1
+        if stage == 0:
+            top += 1
+            f_lo[top], f_n[top], f_stage[top] = start, half, 0
+        elif stage == 1:
+            top += 1
+            f_lo[top], f_n[top], f_stage[top] = start + half, m - half, 0
+        else:
+            vals[nv - 2] = vals[nv - 2] + vals[nv - 1]
+            nv -= 1
+            top -= 1
+    return vals[0]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

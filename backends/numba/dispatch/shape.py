@@ -56,11 +56,17 @@ def build_reshape(op, node):
                   "        if neg >= 0:",
                   "            raise ValueError('reshape: more than one -1 in the shape')",
                   f"        neg = {d}",
+                  f"    elif s{d} < 0:",
+                  "        raise ValueError('reshape: negative length in the shape')",
                   "    else:",
                   f"        known *= s{d}"]
+    if n:
+        lines += ["    if neg >= 0:",
+                  "        if known == 0:",  # NumPy refuses to infer a length next to a 0
+                  "            raise ValueError('reshape: cannot infer the -1 next to a 0')"]
     for d in range(n):
         lines += [f"    if neg == {d}:",
-                  f"        s{d} = size // known if known != 0 else 0"]
+                  f"        s{d} = size // known"]
     shape = "(" + "".join(f"s{d}, " for d in range(n)) + ")"
     prod = " * ".join(f"s{d}" for d in range(n)) or "1"
     lines += [f"    if {prod} != size:",
