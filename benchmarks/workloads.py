@@ -222,11 +222,30 @@ def _engines(numpy_fn, sg_fn, pt_fn, jax_fn):
     }
 
 
+def _rnn(size):
+    import wl_rnn as r
+    return _engines(lambda: r.numpy_step(size), lambda m: r.symgraph_step(size, m),
+                    lambda m: r.pytensor_step(size, m), lambda: r.jax_step(size))
+
+
+def _linalg(name):
+    import wl_linalg as la
+    return _engines(getattr(la, f"{name}_numpy"), getattr(la, f"{name}_symgraph"),
+                    getattr(la, f"{name}_pytensor"), getattr(la, f"{name}_jax"))
+
+
 WORKLOADS = {
+    "B1": {"doc": "Elman RNN 7-10-7, T=20: scan, BPTT, SGD step", "engines": _rnn("tiny")},
+    "B1m": {"doc": "Elman RNN 64-256-64, T=100, batch 32: scan, BPTT, SGD step",
+            "engines": _rnn("medium")},
     "B2": {"doc": "MLP 784-500-10, RMSprop step, batch 128",
            "engines": _engines(b2_numpy, b2_symgraph, b2_pytensor, b2_jax)},
     "B3": {"doc": "elementwise chain over 1e7 float64",
            "engines": _engines(b3_numpy, b3_symgraph, b3_pytensor, b3_jax)},
+    "B4": {"doc": "unitary step U expm(-lr skew(U^H G)), complex 64x64",
+           "engines": _linalg("b4")},
+    "B5": {"doc": "Newton step, 4-8-1 MLP (49 weights): hessian + solve",
+           "engines": _linalg("b5")},
     "B6": {"doc": "call overhead, a*b + a of two scalars",
            "engines": _engines(b6_numpy, b6_symgraph, b6_pytensor, b6_jax)},
 }

@@ -6,6 +6,7 @@ broadcasting, layouts, empty and 0-d results, NumPy's arange arithmetic bit for 
 and errors raised in native code."""
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -13,29 +14,17 @@ import pytest
 import symgraph as sg
 import symgraph.tensor as T
 from backends.numba.dispatch import kernel_for
-from backends.numba.dispatch.objmode import ObjectModeWarning
 from symgraph.compile.mode import Mode
 from symgraph.graph.utils import ShapeError
 from symgraph.tensor.creation import Alloc, AllocDiag, ARange, ExtractDiag, Eye, Tri
+from tests.backends.numba import utils as nb
 from tests.utils import assert_allclose
 
 NUMBA = Mode("numba", optimizer=None)  # no rewrite: the graph keeps the nodes under test
 PY = Mode("py", optimizer=None)
 
-
-def compile_both(inputs, outputs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ObjectModeWarning)
-        f = sg.function(inputs, outputs, mode=NUMBA)
-    assert f._thunk.cacheable, "a node fell back to object mode"
-    return f, sg.function(inputs, outputs, mode=PY)
-
-
-def check_same(f, ref, *values):
-    got, want = f(*values), ref(*values)
-    for g, w in zip(got, want):
-        assert_allclose(g, w, rtol=0, atol=0)
-    return got
+compile_both = partial(nb.compile_both, mode=NUMBA, ref_mode=PY)
+check_same = partial(nb.check_same, exact=True)
 
 
 def test_kernels_native_and_shared():

@@ -5,7 +5,7 @@ backends, these the backend's own cases: no object mode, operand layouts (BLAS
 needs contiguous operands), read-only and empty inputs, integer and bool products
 in loops, and shape errors raised in native code."""
 
-import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -13,30 +13,16 @@ import pytest
 import symgraph as sg
 import symgraph.tensor as T
 from backends.numba.dispatch import kernel_for
-from backends.numba.dispatch.objmode import ObjectModeWarning
 from symgraph.compile.mode import Mode
 from symgraph.graph.utils import ShapeError
 from symgraph.tensor.dot import BatchedDot, Dot, MatMul, TensorDot
-from tests.utils import assert_allclose
+from tests.backends.numba import utils as nb
 
 NUMBA = Mode("numba", optimizer=None)  # no rewrite: the graph keeps the nodes under test
 PY = Mode("py", optimizer=None)
 
-
-def compile_both(inputs, outputs):
-    """(numba function, interpreter function); no node may fall back to object mode."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ObjectModeWarning)
-        f = sg.function(inputs, outputs, mode=NUMBA)
-    assert f._thunk.cacheable, "a product fell back to object mode"
-    return f, sg.function(inputs, outputs, mode=PY)
-
-
-def check_same(f, ref, *values):
-    got, want = f(*values), ref(*values)
-    for g, w in zip(got, want):
-        assert_allclose(g, w)
-    return got
+compile_both = partial(nb.compile_both, mode=NUMBA, ref_mode=PY)
+check_same = nb.check_same
 
 
 @pytest.fixture(scope="module")

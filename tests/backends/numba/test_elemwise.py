@@ -8,6 +8,7 @@ fallback."""
 
 import re
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -25,33 +26,14 @@ from symgraph.scalar.basic import ScalarType
 from symgraph.scalar.composite import Composite
 from symgraph.tensor.elemwise import DimShuffle, Elemwise
 from symgraph.tensor.type import TensorType
+from tests.backends.numba import utils as nb
 from tests.utils import assert_allclose
 
 NUMBA = Mode("numba", optimizer=None)  # the graph as built: one node per op
 PY = Mode("py", optimizer=None)
 
-
-def compile_both(inputs, outputs, mode=NUMBA):
-    """(numba function, interpreter function); the numba graph must be fully native."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ObjectModeWarning)
-        f = sg.function(inputs, outputs, mode=mode)
-    assert f._thunk.cacheable, "an elementwise op fell back to object mode"
-    return f, sg.function(inputs, outputs, mode=PY)
-
-
-def check_same(f, ref, *values):
-    got, want = f(*values), ref(*values)
-    if not isinstance(got, (list, tuple)):
-        got, want = [got], [want]
-    for g, w in zip(got, want):
-        g, w = np.asarray(g), np.asarray(w)
-        if w.dtype.kind == "c":  # parts apart: an infinite part must not hide the other
-            assert g.dtype == w.dtype, (g.dtype, w.dtype)
-            assert_allclose(g.real, w.real)
-            assert_allclose(g.imag, w.imag)
-        else:
-            assert_allclose(g, w)
+compile_both = partial(nb.compile_both, mode=NUMBA, ref_mode=PY)
+check_same = nb.check_same
 
 
 # ----------------------------------------------------------------------- generated code

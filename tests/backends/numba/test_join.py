@@ -4,36 +4,22 @@ tests (tests/tensor/test_join.py) cover the values on both backends, these the
 backend's own cases: no object mode, layouts, read-only and empty inputs, mixed
 dtypes, and errors raised in native code."""
 
-import warnings
+from functools import partial
 
 import numpy as np
 import pytest
 
-import symgraph as sg
 import symgraph.tensor as T
 from backends.numba.dispatch import kernel_for
-from backends.numba.dispatch.objmode import ObjectModeWarning
 from symgraph.compile.mode import Mode
 from symgraph.tensor.join import Join, Repeat, Split, Tile
-from tests.utils import assert_allclose
+from tests.backends.numba import utils as nb
 
 NUMBA = Mode("numba", optimizer=None)  # no rewrite: the graph keeps the nodes under test
 PY = Mode("py", optimizer=None)
 
-
-def compile_both(inputs, outputs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ObjectModeWarning)
-        f = sg.function(inputs, outputs, mode=NUMBA)
-    assert f._thunk.cacheable, "a node fell back to object mode"
-    return f, sg.function(inputs, outputs, mode=PY)
-
-
-def check_same(f, ref, *values):
-    got, want = f(*values), ref(*values)
-    for g, w in zip(got, want):
-        assert_allclose(g, w)
-    return got
+compile_both = partial(nb.compile_both, mode=NUMBA, ref_mode=PY)
+check_same = nb.check_same
 
 
 @pytest.fixture(scope="module")

@@ -4,33 +4,22 @@ mode="numba", whatever SYMGRAPH_TEST_BACKENDS says: no object mode, every axis,
 non-contiguous and read-only inputs, infinities, empty axes, and label errors raised
 in native code that name the node through the interpreter's re-run."""
 
-import warnings
+from functools import partial
 
 import numpy as np
 import pytest
 
-import symgraph as sg
 import symgraph.tensor as T
-from backends.numba.dispatch.objmode import ObjectModeWarning
 from symgraph.compile.mode import Mode
 from symgraph.graph.utils import ShapeError
 from symgraph.tensor import nnet
+from tests.backends.numba import utils as nb
 from tests.utils import assert_allclose
 
 RAW = Mode("numba", optimizer=None)  # the graph as built: no rewrite fuses or removes ops
 
-
-def compile_both(inputs, outputs, mode=RAW):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ObjectModeWarning)
-        f = sg.function(inputs, outputs, mode=mode)
-    assert f._thunk.cacheable, "an op fell back to object mode"
-    return f, sg.function(inputs, outputs, mode=Mode("py", optimizer=None))
-
-
-def check_same(f, ref, *values):
-    for got, want in zip(f(*values), ref(*values)):
-        assert_allclose(got, want)
+compile_both = partial(nb.compile_both, mode=RAW, ref_mode=Mode("py", optimizer=None))
+check_same = nb.check_same
 
 
 @pytest.fixture(scope="module")

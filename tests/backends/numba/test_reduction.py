@@ -4,7 +4,7 @@ SYMGRAPH_TEST_BACKENDS says; the op tests (tests/tensor/test_reduction.py) cover
 values on both backends, these the backend's own cases: no object mode, layouts,
 empty and 0-d inputs, NumPy's summation order, and errors raised in native code."""
 
-import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -12,26 +12,13 @@ import pytest
 import symgraph as sg
 import symgraph.tensor as T
 from backends.numba.dispatch import kernel_for
-from backends.numba.dispatch.objmode import ObjectModeWarning
 from symgraph.compile.mode import Mode
 from symgraph.scalar import math as sm
 from symgraph.tensor.reduction import Argmax, Argmin, CAReduce, CumOp
-from tests.utils import assert_allclose
+from tests.backends.numba import utils as nb
 
-
-def compile_both(inputs, outputs):
-    """(numba function, interpreter function); the numba graph must hold no object-mode
-    kernel."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ObjectModeWarning)
-        f = sg.function(inputs, outputs, mode="numba")
-    assert f._thunk.cacheable, "a reduction fell back to object mode"
-    return f, sg.function(inputs, outputs, mode="py")
-
-
-def check_same(f, ref, *values):
-    for got, want in zip(f(*values), ref(*values)):
-        assert_allclose(got, want)
+compile_both = partial(nb.compile_both, mode="numba", ref_mode="py")
+check_same = nb.check_same
 
 
 def test_kernels_native_and_shared():

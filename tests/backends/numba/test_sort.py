@@ -5,42 +5,22 @@ backend's own cases: no object mode, NumPy's order for NaNs and complex numbers,
 stability on ties past the insertion-sort runs, layouts, read-only, empty and 0-d
 inputs, and outputs whose length depends on the data."""
 
-import warnings
+from functools import partial
 
 import numpy as np
 import pytest
 
-import symgraph as sg
 import symgraph.tensor as T
 from backends.numba.dispatch import kernel_for
-from backends.numba.dispatch.objmode import ObjectModeWarning
 from symgraph.compile.mode import Mode
 from symgraph.tensor.sort import ArgSort, Nonzero, Sort
-from tests.utils import assert_allclose
+from tests.backends.numba import utils as nb
 
 NUMBA = Mode("numba", optimizer=None)  # no rewrite: the graph keeps the nodes under test
 PY = Mode("py", optimizer=None)
 
-
-def compile_both(inputs, outputs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ObjectModeWarning)
-        f = sg.function(inputs, outputs, mode=NUMBA)
-    assert f._thunk.cacheable, "a node fell back to object mode"
-    return f, sg.function(inputs, outputs, mode=PY)
-
-
-def check_same(f, ref, *values, unspecified=()):
-    """The outputs equal the interpreter's, except those listed in ``unspecified``
-    (quicksort argsorts: NumPy's order of ties there depends on the CPU), which
-    must only have the same dtype and shape."""
-    got, want = f(*values), ref(*values)
-    for k, (g, w) in enumerate(zip(got, want)):
-        if k in unspecified:
-            assert g.dtype == w.dtype and g.shape == w.shape
-        else:
-            assert_allclose(g, w, rtol=0, atol=0)
-    return got
+compile_both = partial(nb.compile_both, mode=NUMBA, ref_mode=PY)
+check_same = partial(nb.check_same, exact=True)
 
 
 def test_kernels_native_and_shared():
