@@ -25,6 +25,8 @@ from symgraph import gradient  # noqa: E402,F401
 from symgraph.gradient import (  # noqa: E402
     Lop, Rop, grad, hessian, jacobian, verify_grad,
 )
+from symgraph import scan  # noqa: E402  (the package; callable as the function)
+from symgraph.scan import until  # noqa: E402
 
 dprint = debugprint
 
@@ -32,5 +34,5 @@ __all__ = [
     "Apply", "Constant", "Function", "FunctionGraph", "In", "Mode", "Op", "Out", "Param",
     "SharedVariable", "Variable", "as_tensor_variable", "change_flags", "clone_replace",
     "config", "debugprint", "dprint", "function", "get_mode", "shared", "tensor",
-    "grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad",
+    "grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad", "scan", "until",
 ]

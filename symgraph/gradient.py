@@ -435,13 +435,19 @@ def _double_lop(fs, ws, eps):
 
 # --------------------------------------------------------------------------- jacobian / hessian
 
+#: Expressions of at most this static length get one backward pass per element
+#: (no loop at run time); longer ones, and those of unknown length, a scan over rows.
+JACOBIAN_UNROLL_LIMIT = 16
+
+
 def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
     """d expression[i] / d wrt for a 0-d or 1-d expression (a list of wrt gives a list).
 
-    The result for each wrt has shape expression.shape + wrt.shape. The rows are
-    built one per element, so the expression's length must be known statically
-    (declare it with shape=(n,) or specify_shape); a scan-based version that
-    lifts this limit comes with scan.
+    The result for each wrt has shape expression.shape + wrt.shape. Row i is the
+    gradient of expression[i]: for a short expression of static length (at most
+    JACOBIAN_UNROLL_LIMIT) each row is its own backward pass in the graph; otherwise
+    a scan over the rows computes one backward pass per step, so any length works,
+    including one known only at run time.
     """
     T = _tensor()
     expression = T.as_tensor_variable(expression)
@@ -455,10 +461,9 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
         raise TypeError(f"jacobian() needs a 0-d or 1-d expression, got {expression} of type "
                         f"{expression.type}; flatten it first")
     n = expression.type.shape[0]
-    if n is None:
-        raise ValueError(
-            f"jacobian(): the length of {expression} is not known statically; give it a static "
-            "shape (e.g. T.specify_shape(expr, (n,)), or build wrt with shape=(n,))")
+    if n is None or n > JACOBIAN_UNROLL_LIMIT:
+        res = _jacobian_scan(expression, ws, consider_constant, disconnected_inputs)
+        return res[0] if single else res
     rows = [[] for _ in ws]
     for i in range(n):
         gi = grad(expression[i], ws, consider_constant=consider_constant,
@@ -468,6 +473,27 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
     res = [T.stack(r) if r else T.zeros((0,) + tuple(w.shape), dtype=w.dtype)
            for r, w in zip(rows, ws)]
     return res[0] if single else res
+
+
+def _jacobian_scan(expression, ws, consider_constant, disconnected_inputs):
+    """The rows of the jacobian from a scan over arange(len(expression)).
+
+    Checking for disconnected inputs is done once, outside the loop, so the error
+    names the user's variables (and not the loop's copies of them).
+    """
+    from symgraph.scan import scan
+
+    T = _tensor()
+    grad(expression.sum(), ws, consider_constant=consider_constant,
+         disconnected_inputs=disconnected_inputs)
+
+    def row(i, expr, *w):
+        return grad(expr[i], list(w), consider_constant=consider_constant,
+                    disconnected_inputs="ignore")
+
+    rows, _ = scan(row, sequences=T.arange(expression.shape[0]),
+                   non_sequences=[expression] + ws, return_list=True, name="jacobian")
+    return rows
 
 
 def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):

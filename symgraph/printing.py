@@ -63,6 +63,15 @@ def debugprint(obj, file=None, depth=-1, print_type=True, done=None):
 
     for o in outs:
         visit(o, "", True, True, 0)
+    inner = [n for n in io_toposort([], outs) if hasattr(n.op, "inner_outputs")
+             and n in done]
+    if inner:  # loops (Scan) show their body after the outer graph
+        lines.append("\nInner graphs:")
+        for n in inner:
+            lines.append(f"\n{n.op} [id {get_id(n)}]")
+            body = debugprint(n.op.inner_outputs, file="str", depth=depth,
+                              print_type=print_type)
+            lines.extend("  " + ln for ln in body.splitlines())
     text = "\n".join(lines)
     if file == "str":
         return text

@@ -256,10 +256,22 @@ def test_jacobian_and_hessian_against_finite_differences():
     assert isinstance(jacobian(expr, [x]), list)
 
 
-def test_jacobian_needs_static_length_and_vector():
+def test_jacobian_of_any_length_uses_scan_and_needs_a_vector():
     x = T.dvector("x")
-    with pytest.raises(ValueError, match="not known statically"):
-        jacobian(x * 2, x)
+    w = T.dvector("w", shape=(2,))
+    expr = T.sin(x) * w.sum() + x[::-1] ** 2
+    J, Jw = jacobian(expr, [x, w])  # the length of expr is known only at run time
+    xv, wv = np.array([0.3, -1.2, 0.8, 2.0]), np.array([0.5, -0.1])
+    Jv, Jwv = sg.function([x, w], [J, Jw])(xv, wv)
+    want = np.diag(np.cos(xv) * wv.sum()) + np.diag(2 * xv)[::-1]
+    np.testing.assert_allclose(Jv, want, rtol=1e-12)
+    np.testing.assert_allclose(Jwv, np.repeat(np.sin(xv)[:, None], 2, 1), rtol=1e-12)
+    short = T.specify_shape(expr, (4,))  # a short static length: one pass per row
+    np.testing.assert_allclose(sg.function([x, w], jacobian(short, x))(xv, wv), want)
+    H = hessian((x ** 3).sum(), x)
+    np.testing.assert_allclose(sg.function([x], H)(xv), np.diag(6 * xv), rtol=1e-12)
+    with pytest.raises(DisconnectedInputError):
+        jacobian(x * 2, T.dvector("unused"))
     with pytest.raises(TypeError, match="0-d or 1-d"):
         jacobian(T.outer(x, x), x)
     with pytest.raises(TypeError, match="wrt must be vectors"):

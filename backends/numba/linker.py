@@ -1,16 +1,23 @@
 """The numba linker: one compiled function per graph.
 
 For a FunctionGraph it asks dispatch for a kernel per node (shared by key),
-writes the source of one function that calls them in topological order, and
-jits that function, so a call crosses into native code once::
+writes the source of one function that runs them in topological order, and
+jits that function, so a call crosses into native code once. Most kernels are
+written into that function (inline.py: numba then compiles one function instead
+of one per kernel, about half the compile time); the others are called::
 
-    def graph(i0, i1, c0):
-        v0 = k_3f2a...(i0, c0)
-        v1 = k_9b1c...(v0, i1)
-        return (v1,)
+    def graph(i0, s1, c0):
+        i1 = np.asarray(s1)          # a 0-d input comes in as a scalar
+        # exp(x)
+        n0_o0 = np.empty(...)
+        ...
+        v0 = n0_o0
+        v1 = k_9b1c...(v0, i1)  # a kernel that stays a function of its own
+        return (v1, v2[()])          # and a 0-d output goes out as one
 
 Constants come in as extra arguments (bound once), so generated modules hold no
-data and can be cached on disk. ``thunk.source`` keeps the generated text.
+data and can be cached on disk. ``thunk.source`` keeps the generated text; the
+Python thunk around it (thunk.py) is ``thunk.python_source``.
 
 A runtime error inside native code cannot say which node failed, so the call is
 repeated on the Python interpreter (inputs are never modified in place, so this
@@ -20,28 +27,28 @@ is safe); its error names the node, the input shapes and the user's line.
 from __future__ import annotations
 
 import threading
-import time
 import warnings
-
-import numpy as np
 
 from backends.numba.cache import digest, load_module
 from backends.numba.dispatch import kernel_for
+from backends.numba.inline import can_inline, import_aliases, inline_lines, statement_count
+from backends.numba.thunk import NumbaBackendError, explain as _explain  # noqa: F401
+from backends.numba.thunk import make_thunk as make_native_thunk
 from symgraph import config
 from symgraph.graph.basic import Constant
-from symgraph.graph.utils import SymgraphError
+from symgraph.tensor.type import TensorType
 
 JIT_OPTIONS = "nogil=True, error_model='numpy'"
 _PREAMBLE = "import math\nimport cmath\nimport numpy as np\nimport numba\n"
 _lock = threading.RLock()
+# kernels are written into the graph function (inline.py) unless switched off here;
+# a kernel of more statements than this stays a function of its own
+INLINE_KERNELS = True
+INLINE_MAX_STATEMENTS = 10_000
 
 
 class UncacheableGraphWarning(UserWarning):
     """A graph could not be cached on disk (it holds a Python object); it is compiled in memory."""
-
-
-class NumbaBackendError(SymgraphError, RuntimeError):
-    """The compiled graph failed where the Python interpreter did not: a backend bug."""
 
 
 def _kernel_module(kernel, cacheable):
@@ -53,29 +60,96 @@ def _kernel_module(kernel, cacheable):
     return load_module(name, src, cacheable=cacheable, runtime_globals=kernel.runtime_globals)
 
 
-def _graph_source(fgraph, kernels, const_vars):
+def _graph_source(fgraph, kernels, const_vars, scalar_io=False, inlined=frozenset()):
+    """The source of ``graph(inputs..., constants..., kernel constants...)``; the
+    kernels' own constants (Kernel.constants) follow the graph's, in node order.
+
+    Kernels named in ``inlined`` have their body written in place of the call
+    (backends/numba/inline.py). With ``scalar_io`` a 0-d input comes in as a scalar
+    (or a 0-d array: ``np.asarray`` takes both) and a 0-d output goes out as a
+    scalar, which costs less at the border than a 0-d array each way.
+    """
     names = {}
     args = []
+    scalar_in, scalar_out = _scalar_io(fgraph) if scalar_io else ((), ())
+    prologue = []
     for k, v in enumerate(fgraph.inputs):
         names[v] = f"i{k}"
-        args.append(f"i{k}")
+        if k < len(scalar_in) and scalar_in[k]:
+            args.append(f"s{k}")
+            prologue.append(f"    i{k} = np.asarray(s{k})")
+        else:
+            args.append(f"i{k}")
     for k, c in enumerate(const_vars):
         names[c] = f"c{k}"
         args.append(f"c{k}")
-    lines = [f"def graph({', '.join(args)}):"]
+    extra = len(const_vars)
+    kernel_args = []
+    for _, kernel in kernels:
+        kernel_args.append([f"c{extra + j}" for j in range(len(kernel.constants))])
+        extra += len(kernel.constants)
+        args.extend(kernel_args[-1])
+    lines = [f"def graph({', '.join(args)}):"] + prologue
     counter = 0
-    for node, kernel in kernels:
+    for n, ((node, kernel), kargs) in enumerate(zip(kernels, kernel_args)):
         outs = []
         for o in node.outputs:
             names[o] = f"v{counter}"
             outs.append(f"v{counter}")
             counter += 1
-        call = f"{kernel.name}({', '.join(names[i] for i in node.inputs)})"
         target = outs[0] if len(outs) == 1 else ", ".join(outs)
-        lines.append(f"    {target} = {call}  # {_short(node)}")
-    rets = [names[o] for o in fgraph.outputs]
+        call_args = [names[i] for i in node.inputs] + kargs
+        body = None
+        if kernel.name in inlined:
+            body = inline_lines(kernel.source, f"n{n}_", call_args, target)
+        if body is None:
+            lines.append(f"    {target} = {kernel.name}({', '.join(call_args)})  "
+                         f"# {_short(node)}")
+        else:
+            lines.append(f"    # {_short(node)}")
+            lines.extend(body)
+    rets = [names[o] + ("[()]" if k < len(scalar_out) and scalar_out[k] else "")
+            for k, o in enumerate(fgraph.outputs)]
     lines.append(f"    return ({', '.join(rets)}{',' if rets else ''})")
     return "\n".join(lines) + "\n"
+
+
+def _scalar_io(fgraph):
+    """Which inputs and outputs cross the border as scalars: the 0-d tensors."""
+    def zero_d(v):
+        t = v.type
+        return isinstance(t, TensorType) and t.ndim == 0
+    return tuple(zero_d(v) for v in fgraph.inputs), tuple(zero_d(v) for v in fgraph.outputs)
+
+
+def _inline_choice(kernels):
+    """The kernels whose body goes into the graph function, and the import lines that
+    the graph module then needs (a kernel whose imports would clash stays separate)."""
+    inlined, import_lines, bound = set(), [], {}
+    for _, k in kernels:
+        if k.name in inlined or k.runtime_globals or k.uncacheable or not INLINE_KERNELS:
+            continue
+        if not can_inline(k.source) or statement_count(k.source) > INLINE_MAX_STATEMENTS:
+            continue
+        ok = True
+        new = {}
+        for line in k.imports:
+            aliases = import_aliases(line)
+            if aliases is None:
+                ok = False
+                break
+            for a in aliases:
+                if bound.get(a, line) != line or new.get(a, line) != line:
+                    ok = False
+                new[a] = line
+        if not ok:
+            continue
+        bound.update(new)
+        for line in k.imports:
+            if line not in import_lines:
+                import_lines.append(line)
+        inlined.add(k.name)
+    return inlined, import_lines
 
 
 def _short(node):
@@ -83,33 +157,69 @@ def _short(node):
     return text if len(text) < 90 else text[:87] + "..."
 
 
+class GraphCode:
+    """A FunctionGraph compiled by ``compile_graph``: ``jitted(*inputs, *consts)``
+    returns the tuple of its outputs. ``module`` is the name of the generated module
+    that defines it as ``graph`` (already in sys.modules, so other generated code may
+    import it); ``uncacheable`` says why it lives in memory only (else None).
+    ``scalar_inputs``/``scalar_outputs`` flag the 0-d values that cross the border
+    as scalars (only with ``compile_graph(..., scalar_io=True)``)."""
+
+    __slots__ = ("jitted", "consts", "source", "module", "cacheable", "uncacheable",
+                 "scalar_inputs", "scalar_outputs")
+
+    def __init__(self, jitted, consts, source, module, uncacheable, scalar_inputs=(),
+                 scalar_outputs=()):
+        self.jitted, self.consts, self.source, self.module = jitted, consts, source, module
+        self.uncacheable = uncacheable
+        self.cacheable = uncacheable is None
+        self.scalar_inputs = tuple(scalar_inputs)
+        self.scalar_outputs = tuple(scalar_outputs)
+
+
+def compile_graph(fgraph, order=None, scalar_io=False) -> GraphCode:
+    """Kernels for every node (shared by key), and the generated ``graph`` function
+    that runs them in topological order (most kernels written inline), jitted. The
+    linker uses it for whole graphs (``scalar_io=True``: 0-d inputs and outputs as
+    scalars) and the Scan kernel for its inner graph; it warns about nothing.
+    Nothing is compiled here: numba compiles on the first call (or ``jitted.compile``)."""
+    order = fgraph.toposort() if order is None else order
+    with _lock:
+        kernels = [(node, kernel_for(node)) for node in order]
+        uncacheable = [k.uncacheable for _, k in kernels if k.uncacheable]
+        cacheable = not uncacheable
+        inlined, import_lines = _inline_choice(kernels)
+        seen = {}
+        for _, k in kernels:
+            if k.name not in seen and k.name not in inlined:
+                seen[k.name] = _kernel_module(k, cacheable and not k.uncacheable)
+        const_vars = [v for v in _constants(fgraph, order)]
+        body = _graph_source(fgraph, kernels, const_vars, scalar_io, inlined)
+        imports = "\n".join(import_lines +
+                            [f"from symgraph_{name} import {name}" for name in seen])
+        cache = "True" if cacheable else "False"
+        source = (f"{_PREAMBLE}{imports}\n\n\n"
+                  f"@numba.njit(cache={cache}, {JIT_OPTIONS})\n{body}")
+        gname = f"symgraph_g_{digest(source)}"
+        mod = load_module(gname, source, cacheable=cacheable)
+    consts = tuple(c.data for c in const_vars) + \
+        tuple(v for _, k in kernels for v in k.constants)
+    sin, sout = _scalar_io(fgraph) if scalar_io else ((), ())
+    return GraphCode(mod.graph, consts, source, gname,
+                     uncacheable[0] if uncacheable else None, sin, sout)
+
+
 class NumbaLinker:
-    """Builds ``thunk(*input_values) -> [output values]`` running one jitted function."""
+    """Builds ``thunk(*input_values) -> outputs`` running one jitted function
+    (the thunk itself is generated Python: backends/numba/thunk.py)."""
 
     def make_thunk(self, fgraph):
         order = fgraph.toposort()
-        with _lock:
-            kernels = [(node, kernel_for(node)) for node in order]
-            uncacheable = [k.uncacheable for _, k in kernels if k.uncacheable]
-            cacheable = not uncacheable
-            if uncacheable:
-                warnings.warn(
-                    "this graph is compiled in memory, not cached on disk, because "
-                    f"{uncacheable[0]}", UncacheableGraphWarning, stacklevel=4)
-            seen = {}
-            for _, k in kernels:
-                if k.name not in seen:
-                    seen[k.name] = _kernel_module(k, cacheable and not k.uncacheable)
-            const_vars = [v for v in _constants(fgraph, order)]
-            body = _graph_source(fgraph, kernels, const_vars)
-            imports = "\n".join(f"from symgraph_{name} import {name}" for name in seen)
-            cache = "True" if cacheable else "False"
-            source = (f"{_PREAMBLE}{imports}\n\n\n"
-                      f"@numba.njit(cache={cache}, {JIT_OPTIONS})\n{body}")
-            gname = f"symgraph_g_{digest(source)}"
-            mod = load_module(gname, source, cacheable=cacheable)
-        jitted = mod.graph
-        consts = tuple(c.data for c in const_vars)
+        code = compile_graph(fgraph, order, scalar_io=True)
+        if code.uncacheable:
+            warnings.warn(
+                "this graph is compiled in memory, not cached on disk, because "
+                f"{code.uncacheable}", UncacheableGraphWarning, stacklevel=4)
         reference = []
 
         def python_thunk():
@@ -118,71 +228,7 @@ class NumbaLinker:
                 reference.append(PythonLinker().make_thunk(fgraph))
             return reference[0]
 
-        if config.numba_tiered:
-            thunk = _TieredThunk(jitted, consts, python_thunk, source)
-        elif consts:
-            def thunk(*values):
-                try:
-                    return jitted(*values, *consts)
-                except Exception as exc:
-                    _explain(exc, python_thunk(), values, source)
-        else:
-            def thunk(*values):
-                try:
-                    return jitted(*values)
-                except Exception as exc:
-                    _explain(exc, python_thunk(), values, source)
-
-        thunk.source = source
-        thunk.order = order
-        thunk.jitted = jitted
-        thunk.cacheable = cacheable
-        return thunk
-
-
-class _TieredThunk:
-    """Answer on the interpreter while numba compiles in a background thread, then switch.
-
-    The first call starts compiling for the argument types it sees; every call until
-    the native code is ready runs on the Python interpreter. ``native_ready`` and
-    ``native_since`` (seconds after the first call) tell when the switch happened.
-    """
-
-    def __init__(self, jitted, consts, python_thunk, source):
-        self.jitted, self.consts, self.python_thunk = jitted, consts, python_thunk
-        self.source = source
-        self.native_ready = False
-        self.failed = None
-        self.thread = None
-        self.native_since = None
-
-    def _compile(self, values, t0):
-        import numba
-        try:
-            self.jitted.compile(tuple(numba.typeof(v) for v in values))
-            self.native_since = time.perf_counter() - t0
-            self.native_ready = True
-        except Exception as e:  # stay on the interpreter, but say why when asked
-            self.failed = e
-
-    def __call__(self, *values):
-        if self.native_ready:
-            try:
-                return self.jitted(*values, *self.consts)
-            except Exception as exc:
-                _explain(exc, self.python_thunk(), values, self.source)
-        if self.thread is None:
-            self.thread = threading.Thread(
-                target=self._compile, args=(values + self.consts, time.perf_counter()),
-                daemon=True, name="symgraph-numba-compile")
-            self.thread.start()
-        return self.python_thunk()(*values)
-
-    def wait(self, timeout=None):
-        """Block until the native code is ready (for benchmarks and tests)."""
-        if self.thread is not None:
-            self.thread.join(timeout)
-        return self.native_ready
+        return make_native_thunk(code, fgraph, order, python_thunk, config.numba_tiered)
 
 
 def _constants(fgraph, order):
@@ -198,15 +244,3 @@ def _constants(fgraph, order):
             ids.add(id(o))
             seen.append(o)
     return seen
-
-
-def _explain(exc, reference, values, source):
-    """Re-run on the interpreter to name the failing node; else report a backend bug."""
-    try:
-        reference(*[np.asarray(v) for v in values])
-    except Exception as precise:
-        raise precise from None
-    raise NumbaBackendError(
-        f"the numba-compiled graph raised {type(exc).__name__}: {exc}, but the Python "
-        "interpreter computes the same call without error. This is a bug of the numba "
-        f"backend; run with mode='py' meanwhile. Generated source:\n{source}") from exc

@@ -4,7 +4,10 @@ The flow (DESIGN.md): apply givens to copies of the outputs and updates, collect
 shared variables as implicit inputs, build a FunctionGraph, rewrite it, and hand
 it to the mode's linker. ``Function.__call__`` checks the arguments, runs the
 compiled graph, and only then writes every update, so each update reads the
-values from the start of the call and a call that raises writes nothing.
+values from the start of the call and a call that raises writes nothing. Each
+Function also gets a call path written for it alone (callpath.py: positional
+arguments, precomputed checks; ``type(f).call_source``); keyword arguments and
+defaults take the general path below.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from symgraph.compile.callpath import PYTHON_EXACT_DTYPES, scalar_flags, specialise
 from symgraph.compile.mode import get_mode
 from symgraph.compile.sharedvalue import SharedVariable
 from symgraph.graph.basic import Constant, Variable, ancestors, clone_replace
@@ -109,6 +113,17 @@ def _update_value(key, val):
     """The update expression converted to the shared variable's type, or a clear error."""
     from symgraph.tensor.basic import as_tensor_variable
     from symgraph.tensor.math import cast
+    from symgraph.tensor.type import TensorType
+
+    if not isinstance(key.type, TensorType):
+        # other types (random generators): the update must have the variable's own type
+        if not isinstance(val, Variable):
+            val = key.type.make_constant(key.type.filter(val))
+        conv = key.type.convert_variable(val)
+        if conv is None:
+            raise TypeError(f"the update of {key} ({key.type}) must be a variable of that "
+                            f"type, got {val} of type {val.type}")
+        return conv
 
     if not isinstance(val, Variable):
         from symgraph.tensor.basic import constant
@@ -204,6 +219,13 @@ class Function:
                        all(d is None for d in s.variable.type.shape))
                       if not s.strict and hasattr(s.variable.type, "shape") else (None, -1, False)
                       for s in self.input_specs]
+        # 0-d inputs the thunk takes as scalars (see callpath.py)
+        flags = scalar_flags(self._thunk, len(fg.inputs))
+        self._scalar_in = [k for k, f in enumerate(flags) if f]
+        # the call path written for this function (callpath.py); Function.__call__
+        # below stays the general path, taken for keyword arguments and defaults
+        cls = type(self)
+        specialise(self, cls.__base__ if cls.__dict__.get("_specialised") else cls)
 
     # ------------------------------------------------------------------ calling
     def _bind(self, args, kwargs):
@@ -260,6 +282,10 @@ class Function:
                     values[k] = self._filter_one(k, v)
         for st in self._storages:
             values.append(st[0])
+        for k in self._scalar_in:
+            v = values[k]
+            if type(v) is np.ndarray:
+                values[k] = v.item() if v.dtype in PYTHON_EXACT_DTYPES else v[()]
         results = self._thunk(*values)
         if self._copy_idx:
             results = list(results)
@@ -321,6 +347,18 @@ class Function:
 
     def __setstate__(self, state):
         self.__init__(**state)
+
+    def __reduce__(self):
+        # each Function has a class of its own (callpath.py): pickle it as its base
+        cls = type(self)
+        base = cls.__base__ if cls.__dict__.get("_specialised") else cls
+        return (_restore_function, (base, self.__getstate__()))
+
+
+def _restore_function(cls, state):
+    fn = cls.__new__(cls)
+    fn.__setstate__(state)
+    return fn
 
 
 class _Maker:
@@ -434,8 +472,11 @@ def function(inputs=None, outputs=None, updates=None, givens=None, no_default_up
             if not isinstance(old, Variable):
                 raise TypeError(f"givens keys must be Variables, got {type(old).__name__}")
             if not isinstance(new, Variable):
-                from symgraph.tensor.basic import as_tensor_variable
-                new = as_tensor_variable(np.asarray(new, dtype=old.type.dtype))
+                if hasattr(old.type, "dtype"):
+                    from symgraph.tensor.basic import as_tensor_variable
+                    new = as_tensor_variable(np.asarray(new, dtype=old.type.dtype))
+                else:
+                    new = old.type.make_constant(old.type.filter(new))
             if not old.type.is_super(new.type):
                 conv = old.type.convert_variable(new)
                 if conv is None:

@@ -103,9 +103,20 @@ class TensorSharedVariable(_TensorOps, SharedVariable):
     __slots__ = ()
 
 
+_CONSTRUCTORS: dict = {}
+
+
+def register_shared_constructor(value_class, constructor):
+    """Make ``shared(value)`` call ``constructor(value, name=..., strict=...,
+    allow_downcast=..., borrow=..., shape=..., broadcastable=...)`` for values of
+    ``value_class`` (e.g. numpy.random.Generator) instead of making an array."""
+    _CONSTRUCTORS[value_class] = constructor
+
+
 def shared(value, name=None, strict=False, allow_downcast=None, borrow=False, shape=None,
            broadcastable=None):
-    """A shared variable holding ``value`` (an array or number).
+    """A shared variable holding ``value`` (an array or number; a numpy.random.Generator
+    gives a generator shared variable, see register_shared_constructor).
 
     The static shape is unknown in every dimension unless ``shape`` (or Theano's
     ``broadcastable``) says otherwise; the dtype is the value's own.
@@ -113,6 +124,11 @@ def shared(value, name=None, strict=False, allow_downcast=None, borrow=False, sh
     if isinstance(value, Variable):
         raise TypeError(f"shared() needs a value, got the symbolic variable {value}; "
                         "use value.eval() or a numpy array")
+    for cls in type(value).__mro__:
+        ctor = _CONSTRUCTORS.get(cls)
+        if ctor is not None:
+            return ctor(value, name=name, strict=strict, allow_downcast=allow_downcast,
+                        borrow=borrow, shape=shape, broadcastable=broadcastable)
     arr = np.asarray(value)
     if arr.dtype == object or arr.dtype.kind in "USV":
         raise TypeError(f"shared() supports numeric arrays, got {type(value).__name__} "

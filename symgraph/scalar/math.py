@@ -4,7 +4,6 @@ special functions. Each is registered once by name; tensor.math lifts them."""
 from __future__ import annotations
 
 import numpy as np
-import scipy.special as sp
 
 from symgraph.scalar.basic import (
     DISCRETE, ScalarOp, to_float, bool_as_int8, bool_out, complex_out, discrete_out, float_real_out, no_bool,
@@ -15,6 +14,46 @@ from symgraph.scalar.basic import (
 
 def _op(name, fn, nin=1, out=upcast_out, **kw):
     return register(ScalarOp(name, fn, nin, out, **kw))
+
+
+class _LazySpecial:
+    """scipy.special, imported on first use: it takes longer to import than the rest
+    of symgraph, and most programs never call a special function."""
+
+    def __getattr__(self, name):
+        import scipy.special
+        return getattr(scipy.special, name)
+
+
+sp = _LazySpecial()
+
+
+def _expit(x):
+    return sp.expit(x)
+
+
+def _erf(x):
+    return sp.erf(x)
+
+
+def _erfc(x):
+    return sp.erfc(x)
+
+
+def _erfinv(x):
+    return sp.erfinv(x)
+
+
+def _gamma(x):
+    return sp.gamma(x)
+
+
+def _gammaln(x):
+    return sp.gammaln(x)
+
+
+def _psi(x):
+    return sp.psi(x)
 
 
 def _power(x, y):
@@ -125,14 +164,14 @@ arccosh = _op("arccosh", np.arccosh, 1, upgrade_to_float)
 arctanh = _op("arctanh", np.arctanh, 1, upgrade_to_float)
 
 # special functions (real only)
-sigmoid = _op("sigmoid", sp.expit, 1, upgrade_to_float_no_complex)
+sigmoid = _op("sigmoid", _expit, 1, upgrade_to_float_no_complex)
 softplus = _op("softplus", _softplus, 1, upgrade_to_float_no_complex)
-erf = _op("erf", sp.erf, 1, upgrade_to_float_no_complex)
-erfc = _op("erfc", sp.erfc, 1, upgrade_to_float_no_complex)
-erfinv = _op("erfinv", sp.erfinv, 1, upgrade_to_float_no_complex)
-gamma = _op("gamma", sp.gamma, 1, upgrade_to_float_no_complex)
-gammaln = _op("gammaln", sp.gammaln, 1, upgrade_to_float_no_complex)
-psi = _op("psi", sp.psi, 1, upgrade_to_float_no_complex)
+erf = _op("erf", _erf, 1, upgrade_to_float_no_complex)
+erfc = _op("erfc", _erfc, 1, upgrade_to_float_no_complex)
+erfinv = _op("erfinv", _erfinv, 1, upgrade_to_float_no_complex)
+gamma = _op("gamma", _gamma, 1, upgrade_to_float_no_complex)
+gammaln = _op("gammaln", _gammaln, 1, upgrade_to_float_no_complex)
+psi = _op("psi", _psi, 1, upgrade_to_float_no_complex)
 # derivatives of psi, needed by its gradient (and by theirs)
 tri_gamma = _op("tri_gamma", _tri_gamma, 1, upgrade_to_float_no_complex)
 polygamma = _op("polygamma", _polygamma, 2, _polygamma_out, compute_in_output_dtype=False)

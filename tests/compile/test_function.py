@@ -367,3 +367,32 @@ def test_repr_and_introspection():
     assert f.get_shared() == [s]
     assert f.maker.fgraph is f.fgraph
     assert [i.name for i in f.inputs] == ["x"]
+
+
+def test_call_path_written_per_function_keeps_the_general_semantics(mode):
+    from symgraph.compile.function import Function
+    x = T.tensor("float64", shape=(None, 3), name="x")
+    n = T.lscalar("n")
+    s = shared(np.zeros(3), name="s")
+    f = function([x, In(n, value=2)], [x.sum(axis=0) * n, n + 1], updates=[(s, s + x[0])],
+                 mode=mode)
+    assert isinstance(f, Function) and "def __call__" in type(f).call_source
+    xv = np.arange(6.0).reshape(2, 3)
+    by_position = f(xv, 3)
+    by_keyword = f(x=xv, n=3)
+    for a, b in zip(by_position, by_keyword):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(f(xv)[0], xv.sum(axis=0) * 2)  # the default
+    np.testing.assert_array_equal(s.get_value(), 3 * xv[0])
+    # the static shape is checked on the fast path too, naming the input
+    with pytest.raises(TypeError, match="bad argument 'x'.*shape"):
+        f(np.zeros((2, 4)), 1)
+    # a Python int in int64's range passes as it is; one beyond it is refused
+    assert f(xv, 2**62)[1] == 2**62 + 1
+    with pytest.raises(TypeError, match="bad argument 'n'"):
+        f(xv, 2**63)
+    # a failed call writes no update
+    before = s.get_value()
+    with pytest.raises(TypeError):
+        f(xv, "3")
+    np.testing.assert_array_equal(s.get_value(), before)

@@ -16,7 +16,8 @@ from backends.numba.cache import digest
 
 _BUILDERS: dict = {}
 _FAMILIES = ("elemwise", "shape", "objmode", "reduction", "dot", "subtensor", "join",
-             "creation", "sort", "nnet", "gradient")
+             "creation", "sort", "nnet", "gradient", "nlinalg", "slinalg",
+             "random", "scan")
 _loaded = False
 _unique = itertools.count()
 
@@ -26,18 +27,24 @@ class Kernel:
 
     imports: lines the source needs besides numpy (as np), math and numba;
     runtime_globals: Python objects the code calls that cannot be written to a file
-    (they make the graph uncacheable; ``uncacheable`` says why).
+    (they make the graph uncacheable; ``uncacheable`` says why);
+    constants: values the linker passes after the node's inputs, as extra arguments
+    of the kernel (bound once, like the graph's constants, so the source holds no
+    data: a Scan kernel gets the constants of its inner graph this way).
     """
 
-    __slots__ = ("source", "imports", "runtime_globals", "uncacheable", "key", "name")
+    __slots__ = ("source", "imports", "runtime_globals", "uncacheable", "key", "name",
+                 "constants")
 
-    def __init__(self, source, imports=(), runtime_globals=None, uncacheable=None):
+    def __init__(self, source, imports=(), runtime_globals=None, uncacheable=None,
+                 constants=()):
         if "def KERNEL_NAME(" not in source:
             raise ValueError("a kernel's source must define KERNEL_NAME")
         self.source = source
         self.imports = tuple(imports)
         self.runtime_globals = dict(runtime_globals or {})
         self.uncacheable = uncacheable
+        self.constants = tuple(constants)
         # kernels holding Python objects are unique to their node
         unique = (str(next(_unique)),) if self.runtime_globals else ()
         self.key = digest(source, *self.imports, *unique)

@@ -156,11 +156,13 @@ def _at_least_as_precise(new, old) -> bool:
 def _sorted_terms(fgraph, terms, depth=3):
     """``terms`` in a canonical order: by structure (ops and graph-input positions a
     few levels down), so that ``a + b`` and ``b + a`` get one order; ties between
-    distinct variables are broken by identity."""
+    distinct variables are broken by creation order (``auto_name``), not identity:
+    the same program must rewrite to the same graph in every process, or the numba
+    backend's disk cache (keyed by the generated source) misses on a warm start."""
     if len(terms) < 2:
         return list(terms)
     memo: dict = {}
-    return sorted(terms, key=lambda v: (_structure(fgraph, v, depth, memo), id(v)))
+    return sorted(terms, key=lambda v: (_structure(fgraph, v, depth, memo), v.auto_name))
 
 
 def _structure(fgraph, var, depth, memo):

@@ -59,3 +59,185 @@ def test_config_flag_parses_strings():
         assert c.numba_tiered is True
     with pytest.raises(ValueError, match="True or False"):
         c.numba_tiered = "maybe"
+
+
+# ----------------------------------------------------------------------------- kernels inline
+
+def test_kernels_are_written_into_the_graph_function():
+    x = T.dvector("x")
+    y = T.dmatrix("y")
+    f = sg.function([x, y], [T.exp(x) + y, y.T.sum(axis=0)], mode=Mode("numba", optimizer=None))
+    src = f._thunk.source
+    # no kernel module is imported: every node's body is in `graph`, one per comment
+    assert "from symgraph_k_" not in src and src.count("def ") == 1
+    assert "# exp(x)" in src and "# add(" in src and "# DimShuffle{1,0}(y)" in src
+    ref = sg.function([x, y], [T.exp(x) + y, y.T.sum(axis=0)], mode="py")
+    xv, yv = np.linspace(-1, 1, 3), np.arange(6.0).reshape(2, 3)
+    for a, b in zip(f(xv, yv), ref(xv, yv)):
+        np.testing.assert_array_equal(a, b)
+    assert len(f._thunk.jitted.overloads) == 1
+
+
+def test_kernel_with_an_early_return_stays_a_function_of_its_own():
+    from symgraph.tensor.creation import ARange
+    a, b = T.dscalar("a"), T.dscalar("b")
+    f = sg.function([a, b], ARange("float64")(a, b, T.constant(1.0)),
+                    mode=Mode("numba", optimizer=None))
+    assert "from symgraph_k_" in f._thunk.source  # arange returns early
+    np.testing.assert_array_equal(f(0.0, 3.0), [0.0, 1.0, 2.0])
+    assert f(3.0, 0.0).shape == (0,)
+
+
+def test_inliner_renames_locals_and_keeps_arguments():
+    from backends.numba.inline import can_inline, inline_lines
+    src = ("def KERNEL_NAME(a0, a1):\n"
+           "    n = a0.shape[0]\n"
+           "    a1 = a1 + n\n"
+           "    for j in range(n):\n"
+           "        n = n + j\n"
+           "    return (a0, a1, n)\n")
+    lines = inline_lines(src, "n3_", ["v1", "i0"], "v2, v3, v4")
+    text = "\n".join(lines)
+    assert "n3_a1 = i0" in text  # an argument the kernel assigns to is copied first
+    assert "n3_n = v1.shape[0]" in text and "for n3_j in range(n3_n)" in text
+    assert lines[-1].strip() == "v2, v3, v4 = (v1, n3_a1, n3_n)"
+    ns = {}
+    exec("def g(v1, i0):\n" + text + "\n    return v2, v3, v4\n", ns)
+    exec(src.replace("KERNEL_NAME", "k"), ns)
+    xs = np.arange(3.0)
+    assert [np.asarray(r).tolist() for r in ns["g"](xs, 1.0)] == \
+        [np.asarray(r).tolist() for r in ns["k"](xs, 1.0)]
+    for bad in ("def KERNEL_NAME(a0):\n    if a0:\n        return 1\n    return 2\n",
+                "def KERNEL_NAME(a0):\n    f = lambda t: t\n    return f(a0)\n",
+                "def KERNEL_NAME(a0):\n    return [t for t in a0]\n"):
+        assert not can_inline(bad)
+
+
+# ----------------------------------------------------------------------------- the call path
+
+NUMBA = Mode("numba")
+
+
+@pytest.fixture(scope="module")
+def scalar_fn():
+    a, b = T.dscalars("a", "b")
+    return sg.function([a, b], a * b + a, mode=NUMBA), sg.function([a, b], a * b + a, mode="py")
+
+
+def test_scalar_inputs_cross_as_scalars_and_compile_once(scalar_fn):
+    f, ref = scalar_fn
+    assert f._thunk.scalar_inputs == (True, True)
+    for args in [(1.5, 2.5), (np.array(1.5), np.array(2.5)), (np.float64(1.5), 2.5),
+                 (1, np.array(2.5)), (np.array(1.5, dtype="float32"), 2.5)]:
+        out = f(*args)
+        assert type(out) is np.ndarray and out.dtype == np.float64 and out.shape == ()
+        assert out == ref(*args) == float(args[0]) * float(args[1]) + float(args[0])
+    assert f(a=1.5, b=2.5) == 5.25 and f(1.5, b=2.5) == 5.25
+    # one compiled overload, whatever the scalars came as
+    assert len(f._thunk.jitted.overloads) == 1
+    # each call returns a fresh array
+    r1 = f(1.0, 1.0)
+    r2 = f(1.0, 1.0)
+    assert r1 is not r2 and not np.shares_memory(r1, r2)
+
+
+def test_scalar_call_path_keeps_input_checks(scalar_fn):
+    f, _ = scalar_fn
+    with pytest.raises(TypeError, match="bad argument 'b'.*expected TensorType\\(float64"):
+        f(1.0, np.ones(2))
+    with pytest.raises(TypeError, match="bad argument 'a'"):
+        f("x", 1.0)
+    with pytest.raises(TypeError, match="takes 2 argument"):
+        f(1.0, 2.0, 3.0)
+    with pytest.raises(TypeError, match="missing argument 'b'"):
+        f(1.0)
+    s = T.fscalar("s")
+    g = sg.function([s], s * 2, mode=NUMBA)
+    assert g(1.5).dtype == np.float32 and g(1.5) == 3.0  # a Python float may become floatX
+    with pytest.raises(TypeError, match="bad argument 's'"):
+        g(np.float64(1.5))  # a float64 value is not downcast silently
+    h = sg.function([s], s * 2, mode=NUMBA, allow_input_downcast=True)
+    assert h(np.float64(1.5)) == 3.0
+
+
+def test_strict_and_trusted_scalar_inputs():
+    t = T.dscalar("t")
+    f = sg.function([sg.In(t, strict=True)], t + 1, mode=NUMBA)
+    assert f(np.array(1.0)) == 2.0
+    with pytest.raises(TypeError, match="bad argument 't'"):
+        f(1.0)  # strict: only an ndarray of the exact dtype
+    g = sg.function([t], t + 1, mode=NUMBA, trust_input=True)
+    assert g(np.array(1.0)) == 2.0 and g(1.0) == 2.0
+
+
+def test_scalar_outputs_updates_and_mixed_inputs():
+    x = T.dvector("x")
+    a = T.lscalar("a")
+    s = sg.shared(np.float64(0.5), name="s")
+    v = sg.shared(np.zeros(3), name="v")
+    outs = [x.sum() * a, a + 1, s, x * s]
+    upd = [(s, s + x.sum()), (v, v + x * a)]
+    f = sg.function([x, a], outs, updates=upd, mode=NUMBA)
+    s2 = sg.shared(np.float64(0.5), name="s")
+    v2 = sg.shared(np.zeros(3), name="v")
+    ref = sg.function([x, a], [x.sum() * a, a + 1, s2, x * s2],
+                      updates=[(s2, s2 + x.sum()), (v2, v2 + x * a)], mode="py")
+    assert f._thunk.scalar_inputs == (False, True, True, False)
+    xv = np.arange(3.0)
+    for _ in range(2):
+        got, want = f(xv, 2), ref(xv, 2)
+        for g_, w_ in zip(got, want):
+            assert type(g_) is np.ndarray and g_.dtype == w_.dtype and g_.shape == w_.shape
+            np.testing.assert_array_equal(g_, w_)
+        assert s.get_value() == s2.get_value() and type(s.get_value()) is np.ndarray
+        np.testing.assert_array_equal(v.get_value(), v2.get_value())
+    # the output that is the shared value is not the stored array
+    r = f(xv, 2)
+    assert not np.shares_memory(r[2], s.get_value(borrow=True))
+
+
+def test_failed_scalar_call_names_node_and_writes_no_update():
+    a, b = T.lscalars("a", "b")
+    s = sg.shared(np.int64(1), name="s")
+    f = sg.function([a, b], a // b, updates=[(s, s + a)], mode=NUMBA)
+    assert f(7, 2) == 3 and s.get_value() == 8
+    # integer division by zero: NumPy gives 0 with a warning, so does the interpreter
+    with np.errstate(all="ignore"):
+        assert f(1, 0) == 0
+    x = T.dvector("x")
+    g = sg.function([x, a], x[a], updates=[(s, s + a)], mode=NUMBA)
+    before = s.get_value()
+    with pytest.raises(IndexError):
+        g(np.zeros(2), 5)
+    assert s.get_value() == before
+
+
+def test_tiered_scalar_graph_switches_to_the_entry_point():
+    a, b = T.dscalars("a", "b")
+    expr = T.tanh(a) * b + T.exp(-a * a)
+    with sg.change_flags(numba_tiered=True):
+        f = sg.function([a, b], expr, mode=Mode("numba", optimizer=None))
+    ref = sg.function([a, b], expr, mode="py")
+    first = f(0.3, 2.0)
+    assert first.shape == () and first.dtype == np.float64
+    np.testing.assert_allclose(first, ref(0.3, 2.0), rtol=1e-15)
+    assert f._thunk.wait(timeout=300) and f._thunk.failed is None
+    np.testing.assert_allclose(f(0.3, 2.0), first, rtol=1e-12)
+    assert len(f._thunk.jitted.overloads) == 1
+
+
+@pytest.mark.parametrize("dtype", ["float32", "uint64", "int8", "complex64", "bool"])
+def test_scalars_of_other_dtypes_keep_their_dtype_on_the_dispatcher_path(dtype):
+    # a graph with an array input goes through numba's dispatcher, which types each
+    # argument: a 0-d input must come as a scalar of exactly its dtype, or numba would
+    # compile (and compute) another version
+    x = T.tensor(dtype, shape=(None,), name="x")
+    s = T.tensor(dtype, shape=(), name="s")
+    f = sg.function([x, s], [x + s, s], mode=NUMBA)
+    ref = sg.function([x, s], [x + s, s], mode="py")
+    xv = np.ones(3, dtype=dtype)
+    for sv in (np.array(1, dtype=dtype), np.array(1, dtype=dtype)[()], 1):
+        for a, b in zip(f(xv, sv), ref(xv, sv)):
+            assert a.dtype == b.dtype == np.dtype(dtype) and a.shape == b.shape
+            np.testing.assert_array_equal(a, b)
+    assert len(f._thunk.jitted.overloads) == 1

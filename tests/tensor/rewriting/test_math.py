@@ -417,3 +417,17 @@ def test_default_pipeline_runs_them_and_names_exclude_them(mode):
     ref = sg.function([x, y], out, mode=Mode(mode, optimizer=None))
     for h in (f, g):
         same_values(h, ref, EDGE, np.roll(EDGE, 1), rtol=1e-9)
+
+
+def test_terms_of_equal_structure_are_ordered_by_creation_not_identity():
+    # the numba backend caches compiled graphs on disk under a hash of the generated
+    # source: the same program must rewrite to the same graph in every process, so
+    # ties may not be broken by id() (which varies with the address space layout)
+    from symgraph.graph.fg import FunctionGraph
+    from symgraph.tensor.rewriting.math import _sorted_terms
+    x = T.dvector("x")
+    deep = [T.tanh(T.tanh(T.tanh(T.tanh(x * k)))) for k in (2.0, 3.0, 5.0, 7.0)]
+    fg = FunctionGraph([x], deep, clone=False)
+    shuffled = [deep[2], deep[0], deep[3], deep[1]]
+    ordered = _sorted_terms(fg, shuffled)
+    assert ordered == sorted(deep, key=lambda v: v.auto_name)
