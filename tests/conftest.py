@@ -1,9 +1,17 @@
 import os
+import sys
 
-import numpy as np
-import pytest
+# One BLAS thread: the suite's matrices are tiny, and on a shared 2-core machine a
+# multi-threaded OpenBLAS makes each small LAPACK call take milliseconds. This only
+# works before NumPy is first imported, which is why it stands here.
+if "numpy" not in sys.modules:
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
-from symgraph.compile.mode import LINKERS
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from symgraph.compile.mode import LINKERS  # noqa: E402
 
 # The backends that tests taking `mode` run on: SYMGRAPH_TEST_BACKENDS="py,numba"
 # (default: every registered backend whose op coverage is complete).

@@ -9,18 +9,16 @@ Every distinct kernel is a numba compilation: the graphs are few and shared
 through module-scope fixtures.
 """
 
-import warnings
-
 import numpy as np
 import pytest
 import scipy.linalg as sla
 
-import symgraph as sg
 import symgraph.tensor as T
-from backends.numba.dispatch.objmode import ObjectModeWarning
 from symgraph.compile.mode import Mode
 from symgraph.tensor import slinalg as S
 from symgraph.tensor.type import TensorType
+from tests.backends.numba.utils import check_same
+from tests.backends.numba.utils import compile_both as _compile_both
 from tests.utils import assert_allclose
 
 NUMBA = Mode("numba", optimizer=None)  # no rewrite: the graph keeps the nodes under test
@@ -28,19 +26,7 @@ PY = Mode("py", optimizer=None)
 
 
 def compile_both(inputs, outputs):
-    """(numba function, interpreter function); no node may fall back to object mode."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ObjectModeWarning)
-        f = sg.function(inputs, outputs, mode=NUMBA)
-    assert f._thunk.cacheable, "a node fell back to object mode"
-    return f, sg.function(inputs, outputs, mode=PY)
-
-
-def check_same(f, ref, *values, **tol):
-    got, want = f(*values), ref(*values)
-    for g, w in zip(got, want):
-        assert_allclose(g, w, **tol)
-    return got
+    return _compile_both(inputs, outputs, mode=NUMBA, ref_mode=PY)
 
 
 def rand(rng, shape, dtype="float64"):
@@ -147,6 +133,7 @@ def test_pivots_follow_lapack(small):
         assert got[1][0] == 1
 
 
+@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
 def test_singular_matrix_error(small):
     dtype, (f, ref) = small
     with pytest.raises(ValueError):
@@ -165,7 +152,10 @@ def test_low_precision():
     x = rand(rng, (4, 4))
     A = (x @ x.T + 4 * np.eye(4)).astype("float32")
     C = (rand(rng, (4, 4), "complex64") + 4 * np.eye(4)).astype("complex64")
-    got = check_same(f, ref, A, C, rand(rng, (4,), "complex64"), rtol=1e-4, atol=1e-5)
+    vals = [A, C, rand(rng, (4,), "complex64")]
+    got, want = f(*vals), ref(*vals)
+    for g, w in zip(got, want):
+        assert_allclose(g, w, rtol=1e-4, atol=1e-5)
     assert [g.dtype for g in got] == ["float32", "complex64", "complex64", "float32"]
 
 
