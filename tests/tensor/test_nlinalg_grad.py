@@ -13,21 +13,9 @@ from symgraph.gradient import NullTypeGradError, verify_grad
 from symgraph.graph.op import Op
 from symgraph.tensor import nlinalg as N
 from tests.utils import assert_allclose
+from tests.tensor.test_nlinalg import free, rand
 
 DTYPES = ["float64", "complex128"]
-
-
-def rand(rng, shape, dtype="float64", shift=0.0):
-    x = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * rng.standard_normal(shape)
-    if shift:
-        x = x + shift * np.eye(shape[-1])
-    return np.asarray(x, dtype=dtype)
-
-
-def free(dtype, ndim, name=None):
-    return T.TensorType(dtype, shape=(None,) * ndim)(name)
 
 
 def spread(rng, n, dtype, batch=()):
