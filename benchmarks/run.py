@@ -62,15 +62,24 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", help="workload names (B1 ... B6)")
     ap.add_argument("--engines", nargs="*", default=list(ENGINES))
     ap.add_argument("--repeats", type=int, default=50)
+    ap.add_argument("--save", help="also write the raw results to this JSON file")
+    ap.add_argument("--load", nargs="*", default=[],
+                    help="JSON files of earlier runs (--save) to merge into the table; "
+                         "pairs measured now replace theirs")
     args = ap.parse_args(argv)
     sys.path.insert(0, HERE)
     from workloads import WORKLOADS
 
     names = args.only or list(WORKLOADS)
     engines = [e for e in args.engines if _available(e)]
+    loaded = {}
+    for path in args.load:
+        with open(path) as fh:
+            for name, res in json.load(fh).items():
+                loaded.setdefault(name, {}).update({e: tuple(v) for e, v in res.items()})
     rows = []
     for name in names:
-        res = {}
+        res = dict(loaded.get(name, {}))
         for engine in engines:
             if engine not in WORKLOADS[name]["engines"]:
                 continue
@@ -81,7 +90,10 @@ def main(argv=None):
             finally:
                 shutil.rmtree(cache, ignore_errors=True)
             res[engine] = (cold, warm)
-        rows.append((name, res))
+        rows.append((name, {e: res[e] for e in ENGINES if e in res}))
+    if args.save:
+        with open(args.save, "w") as fh:
+            json.dump({name: res for name, res in rows}, fh, indent=1)
     print(_table(rows, args.threads))
 
 
@@ -100,8 +112,9 @@ def _table(rows, threads):
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
              f"{platform.python_version()}, NumPy {numpy.__version__}; threads: "
              f"{threads or 'library defaults'}", "",
-             "| workload | engine | first result (cold) | first result (warm) | call (median) "
-             "| vs NumPy | vs best peer |", "|---|---|---|---|---|---|---|"]
+             "| workload | engine | first result (cold) | native speed (cold) "
+             "| first result (warm) | call (median) | vs NumPy | vs best peer |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, res in rows:
         base = res.get("numpy", (None, {}))[1].get("call")
         peers = [w.get("call") for e, (c, w) in res.items()
@@ -110,12 +123,13 @@ def _table(rows, threads):
         for engine, (cold, warm) in res.items():
             if "error" in cold or "error" in warm:
                 lines.append(f"| {name} | {engine} | error: {cold.get('error') or warm.get('error')} "
-                             "| | | | |")
+                             "| | | | | |")
                 continue
             call = warm.get("call")
             r_np = f"{call / base:.2f}" if base and call else "—"
             r_peer = f"{call / best_peer:.2f}" if best_peer and call else "—"
             lines.append(f"| {name} | {engine} | {_fmt_t(cold.get('first'))} | "
+                         f"{_fmt_t(cold.get('native', cold.get('first')))} | "
                          f"{_fmt_t(warm.get('first'))} | {_fmt_t(call)} | {r_np} | {r_peer} |")
     return "\n".join(lines)
 

@@ -89,7 +89,9 @@ def symgraph_step(size, mode):
     grads = sg.grad(loss, params)
     f = sg.function([x, y, h0], loss, mode=mode,
                     updates=[(p, p - LR * g) for p, g in zip(params, grads)])
-    return lambda: f(d["x"], d["y"], d["h0"])
+    run = lambda: f(d["x"], d["y"], d["h0"])  # noqa: E731
+    run.function = f
+    return run
 
 
 def pytensor_step(size, mode):
