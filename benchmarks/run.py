@@ -46,7 +46,8 @@ def _child(workload, engine, cache, threads, repeats):
             env[var] = str(threads)
         env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     env["SYMGRAPH_FLAGS"] = f"cache_dir={cache}"
-    env["PYTENSOR_FLAGS"] = f"compiledir={cache}/pytensor"
+    # base_compiledir: PyTensor ignores `compiledir` here and would reuse ~/.pytensor
+    env["PYTENSOR_FLAGS"] = f"base_compiledir={cache}/pytensor"
     env["NUMBA_CACHE_DIR"] = os.path.join(cache, "numba")
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [sys.executable, os.path.join(HERE, "workloads.py"), workload, engine, str(repeats)]

@@ -18,8 +18,6 @@ import sys
 import tempfile
 import warnings
 
-import numba
-
 import symgraph
 from symgraph import config
 
@@ -47,6 +45,8 @@ def _backend_fingerprint() -> str:
 
 def cache_dir() -> str:
     """The directory for generated modules, created 0700 and checked once per process."""
+    import numba  # here, not at import: `import backends.numba` stays free of numba
+
     base = os.path.join(config.cache_dir, f"numba-{numba.__version__}-symgraph-"
                         f"{symgraph.__version__}-{_backend_fingerprint()}")
     if base in _checked_dirs:

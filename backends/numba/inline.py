@@ -4,8 +4,9 @@ Numba compiles every jitted function on its own: type inference, lowering, LLVM
 optimisation and a cache entry each, with a fixed cost of tens of milliseconds, and
 the graph function then links and optimises all of them once more. So a kernel
 whose body can simply be pasted in is written into the graph function, its local
-names prefixed, and the whole graph compiles as one function: the graph of the MLP
-train step of benchmarks/ (20 distinct kernels) compiles in about half the CPU time.
+names prefixed, and the graph compiles as one function: measured cold, the MLP
+train step of benchmarks/ (20 distinct kernels) compiled in a third less CPU time,
+the Elman RNN step (scan) in a quarter less.
 
 A kernel can be pasted in when its only ``return`` is its last statement and it
 opens no scope of its own (no nested function, lambda, comprehension, ``global``,
@@ -90,6 +91,11 @@ def _template(source: str):
 
 def can_inline(source: str) -> bool:
     return _template(source) is not None
+
+
+def arity(source: str) -> int:
+    t = _template(source)
+    return len(t.args) if t is not None else -1
 
 
 def statement_count(source: str) -> int:

@@ -31,9 +31,9 @@ import warnings
 
 from backends.numba.cache import digest, load_module
 from backends.numba.dispatch import kernel_for
-from backends.numba.inline import can_inline, import_aliases, inline_lines, statement_count
+from backends.numba.inline import arity, import_aliases, inline_lines, statement_count
 from backends.numba.thunk import NumbaBackendError, explain as _explain  # noqa: F401
-from backends.numba.thunk import make_thunk as make_native_thunk
+from backends.numba.thunk import make_thunk as make_native_thunk, make_tiered_thunk
 from symgraph import config
 from symgraph.graph.basic import Constant
 from symgraph.tensor.type import TensorType
@@ -41,10 +41,17 @@ from symgraph.tensor.type import TensorType
 JIT_OPTIONS = "nogil=True, error_model='numpy'"
 _PREAMBLE = "import math\nimport cmath\nimport numpy as np\nimport numba\n"
 _lock = threading.RLock()
-# kernels are written into the graph function (inline.py) unless switched off here;
-# a kernel of more statements than this stays a function of its own
+# Kernels are written into the graph function (inline.py) unless switched off here.
+# A kernel used by one node is always pasted. One used by n > 1 nodes is pasted n
+# times only while (n - 1) * its statements stay within INLINE_SHARED_BUDGET; else
+# it is compiled once as a function of its own, which costs numba tens of
+# milliseconds more but types and optimises the body once. A kernel that calls a
+# helper of the backend (dotlib.mm, reduction.pairwise_sum: it has imports) is
+# always pasted: it is a thin wrapper, and compiled on its own each of its versions
+# would link in, optimise and emit the helper's code once more. (Measured on the MLP
+# step and RNN steps: pasting every kernel, or none, compiled 10-40% slower.)
 INLINE_KERNELS = True
-INLINE_MAX_STATEMENTS = 10_000
+INLINE_SHARED_BUDGET = 40
 
 
 class UncacheableGraphWarning(UserWarning):
@@ -102,6 +109,8 @@ def _graph_source(fgraph, kernels, const_vars, scalar_io=False, inlined=frozense
         body = None
         if kernel.name in inlined:
             body = inline_lines(kernel.source, f"n{n}_", call_args, target)
+            if body is None:  # _inline_choice checked that it can be pasted
+                raise AssertionError(f"kernel {kernel.name} of {node} could not be pasted")
         if body is None:
             lines.append(f"    {target} = {kernel.name}({', '.join(call_args)})  "
                          f"# {_short(node)}")
@@ -126,10 +135,16 @@ def _inline_choice(kernels):
     """The kernels whose body goes into the graph function, and the import lines that
     the graph module then needs (a kernel whose imports would clash stays separate)."""
     inlined, import_lines, bound = set(), [], {}
+    uses = {}
     for _, k in kernels:
+        uses[k.name] = uses.get(k.name, 0) + 1
+    for node, k in kernels:
         if k.name in inlined or k.runtime_globals or k.uncacheable or not INLINE_KERNELS:
             continue
-        if not can_inline(k.source) or statement_count(k.source) > INLINE_MAX_STATEMENTS:
+        if arity(k.source) != len(node.inputs) + len(k.constants):
+            continue  # cannot be pasted
+        if (uses[k.name] - 1) * statement_count(k.source) > INLINE_SHARED_BUDGET \
+                and not k.imports:
             continue
         ok = True
         new = {}
@@ -215,11 +230,6 @@ class NumbaLinker:
 
     def make_thunk(self, fgraph):
         order = fgraph.toposort()
-        code = compile_graph(fgraph, order, scalar_io=True)
-        if code.uncacheable:
-            warnings.warn(
-                "this graph is compiled in memory, not cached on disk, because "
-                f"{code.uncacheable}", UncacheableGraphWarning, stacklevel=4)
         reference = []
 
         def python_thunk():
@@ -228,7 +238,17 @@ class NumbaLinker:
                 reference.append(PythonLinker().make_thunk(fgraph))
             return reference[0]
 
-        return make_native_thunk(code, fgraph, order, python_thunk, config.numba_tiered)
+        def build(stacklevel):
+            code = compile_graph(fgraph, order, scalar_io=True)
+            if code.uncacheable:
+                warnings.warn(
+                    "this graph is compiled in memory, not cached on disk, because "
+                    f"{code.uncacheable}", UncacheableGraphWarning, stacklevel=stacklevel)
+            return code
+
+        if config.numba_tiered:
+            return make_tiered_thunk(fgraph, order, python_thunk, lambda: build(2))
+        return make_native_thunk(build(5), fgraph, order, python_thunk)
 
 
 def _constants(fgraph, order):

@@ -10,8 +10,12 @@ as they are and ``x[()]`` for 0-d arrays, see ``thunk.scalar_inputs``) and 0-d
 outputs come back as scalars that the thunk wraps into fresh 0-d arrays.
 
 The first call compiles (numba loads the machine code from the disk cache when it
-can). With ``config.numba_tiered`` it starts compiling in a background thread
-instead and answers on the Python interpreter until the native code is ready.
+can). With ``config.numba_tiered`` (make_tiered_thunk) a background thread does all
+the numba work instead (importing numba, generating the graph, compiling) and the
+calls run on the Python interpreter until the native code is ready: a graph that
+is not in the disk cache yet compiles in a worker process (compile_worker.py, so
+the interpreter keeps the GIL), then loads from the cache in that thread.
+``thunk.compiled_in`` says where it compiled ("worker" or "process").
 
 When the native code raises, the call is repeated on the interpreter, whose error
 names the failing node (inputs are never modified in place, so this is safe).
@@ -19,6 +23,7 @@ names the failing node (inputs are never modified in place, so this is safe).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -45,8 +50,18 @@ def explain(exc, reference, values, source):
         f"backend; run with mode='py' meanwhile. Generated source:\n{source}") from exc
 
 
-def make_thunk(code, fgraph, order, python_thunk, tiered):
-    """``thunk(*input_values) -> outputs`` for a GraphCode compiled with scalar_io.
+def _in_disk_cache(jitted):
+    """Whether numba has an index of machine code for ``jitted`` on disk (then loading
+    it takes a fraction of a second; a stale index only costs a compile here)."""
+    try:
+        return os.path.exists(jitted._cache._cache_file._index_path)
+    except AttributeError:  # another numba version: assume not
+        return False
+
+
+def make_thunk(code, fgraph, order, python_thunk):
+    """``thunk(*input_values) -> outputs`` for a GraphCode compiled with scalar_io;
+    the first call compiles (or loads from the disk cache).
 
     ``python_thunk()`` builds (once) the interpreter's thunk for the same graph.
     """
@@ -60,7 +75,9 @@ def make_thunk(code, fgraph, order, python_thunk, tiered):
     consts = code.consts
     use_entry = all(scalar_in)
     jitted, source = code.jitted, code.source
-    state = {"thread": None, "t0": None}
+    state = {"t0": None}
+    from symgraph import config
+    cache_dir = config.cache_dir  # where the generated modules are now
 
     def as_arrays(values):
         return [np.asarray(v, in_dtypes[k]) if scalar_in[k] else v
@@ -69,12 +86,14 @@ def make_thunk(code, fgraph, order, python_thunk, tiered):
     def fail(exc, values):
         explain(exc, python_thunk(), as_arrays(values), source)
 
+    def signature(values):
+        import numba
+        return tuple(numba.from_dtype(in_dtypes[k]) if scalar_in[k] else numba.typeof(v)
+                     for k, v in enumerate(values)) + tuple(numba.typeof(c) for c in consts)
+
     def compile_native(values):
         """Compile (or load from the disk cache) for these values; install the result."""
-        import numba
-        sig = tuple(numba.from_dtype(in_dtypes[k]) if scalar_in[k] else numba.typeof(v)
-                    for k, v in enumerate(values)) + \
-            tuple(numba.typeof(c) for c in consts)
+        sig = signature(values)
         jitted.compile(sig)
         fn = jitted.overloads[sig].entry_point if use_entry else jitted
         ns["_fn"] = fn
@@ -82,27 +101,30 @@ def make_thunk(code, fgraph, order, python_thunk, tiered):
         if state["t0"] is not None:
             thunk.native_since = time.perf_counter() - state["t0"]
 
-    def background(values):
-        try:
-            compile_native(values)
-        except Exception as e:  # stay on the interpreter, but say why when asked
-            thunk.failed = e
+    def prepare(values, worker=False):
+        """Compile for these values (with ``worker``: in a worker process when the
+        graph is not in the disk cache yet) and switch this thunk to native code."""
+        worked = False
+        if worker and code.cacheable and not _in_disk_cache(jitted):
+            # compile in another process, so this one keeps the GIL for the
+            # interpreter; then load the result from the disk cache here
+            from backends.numba.compile_worker import compile_in_worker
+            try:
+                compile_in_worker(code.module, signature(values), cache_dir)
+                worked = True
+            except Exception as e:  # compile here instead, and say why when asked
+                thunk.worker_error = e
+        compile_native(values)
+        if worked and sum(jitted.stats.cache_hits.values()):
+            thunk.compiled_in = "worker"
 
     def first(*values):
-        if not tiered:
-            state["t0"] = time.perf_counter()
-            try:
-                compile_native(values)
-            except Exception as exc:
-                fail(exc, values)
-            return thunk(*values)
-        if state["thread"] is None:
-            state["t0"] = time.perf_counter()
-            t = threading.Thread(target=background, args=(values,), daemon=True,
-                                 name="symgraph-numba-compile")
-            state["thread"] = t
-            t.start()
-        return python_thunk()(*as_arrays(values))
+        state["t0"] = time.perf_counter()
+        try:
+            compile_native(values)
+        except Exception as exc:
+            fail(exc, values)
+        return thunk(*values)
 
     params = ", ".join(f"i{k}" for k in range(n))
     call_args = ", ".join([f"i{k}" for k in range(n)] + [f"c{j}" for j in range(len(consts))])
@@ -129,6 +151,63 @@ def make_thunk(code, fgraph, order, python_thunk, tiered):
     exec(compile(src, f"<symgraph thunk {code.module}>", "exec"), ns)
     thunk = ns["thunk"]
 
+    thunk.wait = lambda timeout=None: thunk.native_ready
+    thunk.prepare = prepare
+    thunk.native_ready = False
+    thunk.native_since = None
+    thunk.failed = None
+    thunk.worker_error = None
+    thunk.compiled_in = "process"
+    thunk.source = source
+    thunk.python_source = src
+    thunk.order = order
+    thunk.jitted = jitted
+    thunk.cacheable = code.cacheable
+    thunk.scalar_inputs = scalar_in
+    thunk.fresh_outputs = scalar_out
+    return thunk
+
+
+def make_tiered_thunk(fgraph, order, python_thunk, build):
+    """The thunk of ``config.numba_tiered``: it answers on the interpreter until the
+    native code is ready. ``build()`` makes the GraphCode: it runs in the background
+    thread too (numba is imported there), so the first result waits for no part of
+    numba. The native thunk (``make_thunk``) then takes over every call.
+    """
+    from backends.numba.linker import _scalar_io
+
+    scalar_in = _scalar_io(fgraph)[0]
+    in_dtypes = [np.dtype(v.type.dtype) if s else None
+                 for v, s in zip(fgraph.inputs, scalar_in)]
+    state = {"native": None, "thread": None}
+
+    def background(values, t0):
+        try:
+            code = build()
+            native = make_thunk(code, fgraph, order, python_thunk)
+            for name in ("source", "python_source", "jitted", "cacheable"):
+                setattr(thunk, name, getattr(native, name))
+            native.prepare(values, worker=True)
+            thunk.compiled_in = native.compiled_in
+            thunk.worker_error = native.worker_error
+            state["native"] = native
+            thunk.native_since = time.perf_counter() - t0
+            thunk.native_ready = True
+        except Exception as e:  # stay on the interpreter, but say why when asked
+            thunk.failed = e
+
+    def thunk(*values):
+        native = state["native"]
+        if native is not None:
+            return native(*values)
+        if state["thread"] is None:
+            t = threading.Thread(target=background, args=(values, time.perf_counter()),
+                                 daemon=True, name="symgraph-numba-compile")
+            state["thread"] = t
+            t.start()
+        return python_thunk()(*[np.asarray(v, in_dtypes[k]) if scalar_in[k] else v
+                                for k, v in enumerate(values)])
+
     def wait(timeout=None):
         """Block until the native code is ready (for benchmarks and tests)."""
         t = state["thread"]
@@ -140,11 +219,12 @@ def make_thunk(code, fgraph, order, python_thunk, tiered):
     thunk.native_ready = False
     thunk.native_since = None
     thunk.failed = None
-    thunk.source = source
-    thunk.python_source = src
+    thunk.worker_error = None
+    thunk.compiled_in = "process"
+    thunk.source = thunk.python_source = thunk.jitted = None  # known once built
+    thunk.cacheable = None
     thunk.order = order
-    thunk.jitted = jitted
-    thunk.cacheable = code.cacheable
     thunk.scalar_inputs = scalar_in
-    thunk.fresh_outputs = scalar_out
+    # the interpreter's results may alias one another: Function copies as it must
+    thunk.fresh_outputs = ()
     return thunk

@@ -241,3 +241,19 @@ def test_scalars_of_other_dtypes_keep_their_dtype_on_the_dispatcher_path(dtype):
             assert a.dtype == b.dtype == np.dtype(dtype) and a.shape == b.shape
             np.testing.assert_array_equal(a, b)
     assert len(f._thunk.jitted.overloads) == 1
+
+
+def test_tiered_graph_compiles_in_a_worker_then_loads_from_the_cache(tmp_path):
+    # not in the disk cache yet: a worker process compiles it (the interpreter keeps
+    # the GIL meanwhile), then this process loads the machine code from the cache
+    x = T.dvector("x")
+    expr = T.tanh(x) * 2 + T.exp(-x)
+    v = np.linspace(-1, 1, 5)
+    with sg.change_flags(numba_tiered=True, cache_dir=str(tmp_path / "cache")):
+        f = sg.function([x], expr, mode=Mode("numba", optimizer=None))
+        first = f(v)
+        assert f._thunk.wait(timeout=600) and f._thunk.failed is None
+    assert f._thunk.compiled_in == "worker", f._thunk.worker_error
+    stats = f._thunk.jitted.stats
+    assert (sum(stats.cache_hits.values()), sum(stats.cache_misses.values())) == (1, 0)
+    np.testing.assert_allclose(f(v), first, rtol=1e-12)
