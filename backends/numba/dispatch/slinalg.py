@@ -243,14 +243,20 @@ def build_expm(op, node):
     return nest.kernel("out")
 
 
+def _square_pair(nest, node, second):
+    """Both inputs square, of one size ``n``; ``second`` names the second in errors."""
+    _square(nest, 0)
+    _square(nest, 1, second)
+    a, b = node.inputs
+    nest.add(f"n = a0.shape[{a.ndim - 1}]")
+    nest.check(f"a1.shape[{b.ndim - 1}] != n", f"a and {second} do not fit")
+
+
 @register(ExpmFrechet)
 def build_expm_frechet(op, node):
     nest = _Nest(node, [2, 2], "expm_frechet")
-    _square(nest, 0)
-    _square(nest, 1, "e")
+    _square_pair(nest, node, "e")
     a, e = node.inputs
-    nest.add(f"n = a0.shape[{a.ndim - 1}]")
-    nest.check(f"a1.shape[{e.ndim - 1}] != n", "a and e do not fit")
     nest.alloc("out", ["n", "n"], _dt(node.outputs[0]))
     nest.loop(f"ll_.expm_frechet_into({_wide(a, nest.view(0))}, {_wide(e, nest.view(1))}, "
               f"{nest.out('out', 2)})")
@@ -262,11 +268,7 @@ def build_expm_frechet(op, node):
 @register(SolveContinuousLyapunov)
 def build_lyapunov(op, node):
     nest = _Nest(node, [2, 2], "solve_continuous_lyapunov")
-    _square(nest, 0)
-    _square(nest, 1, "q")
-    a, q = node.inputs
-    nest.add(f"n = a0.shape[{a.ndim - 1}]")
-    nest.check(f"a1.shape[{q.ndim - 1}] != n", "a and q do not fit")
+    _square_pair(nest, node, "q")
     nest.alloc("out", ["n", "n"], _dt(node.outputs[0]))
     nest.loop(f"ll_.lyapunov_into(np.ascontiguousarray({nest.view(0)}), "
               f"np.ascontiguousarray({nest.view(1)}), {nest.out('out', 2)})")
