@@ -1,7 +1,8 @@
 """Global settings: floatX, the default mode, and flags read from SYMGRAPH_FLAGS.
 
 SYMGRAPH_FLAGS takes comma-separated ``name=value`` pairs, as THEANO_FLAGS did,
-e.g. ``SYMGRAPH_FLAGS="floatX=float32,mode=py"``.
+e.g. ``SYMGRAPH_FLAGS="floatX=float32,mode=py"``. The default mode is ``numba``
+(the JIT); ``mode=py`` is the reference interpreter.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class Config:
     def __init__(self):
         object.__setattr__(self, "_values", {
             "floatX": "float64",
-            "mode": "py",
+            "mode": "numba",
             "on_opt_error": "warn",
             "compute_test_value": "off",
             "cache_dir": os.path.join(

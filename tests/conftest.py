@@ -11,6 +11,7 @@ if "numpy" not in sys.modules:
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from symgraph import config  # noqa: E402
 from symgraph.compile.mode import LINKERS  # noqa: E402
 
 # The backends that tests taking `mode` run on: SYMGRAPH_TEST_BACKENDS="py,numba"
@@ -18,6 +19,13 @@ from symgraph.compile.mode import LINKERS  # noqa: E402
 _DEFAULT = "py"
 BACKENDS = [b.strip() for b in os.environ.get("SYMGRAPH_TEST_BACKENDS", _DEFAULT).split(",")
             if b.strip() in LINKERS]
+
+# Tests that compile without naming a mode run on the first of these backends: the
+# library's default is numba, but compiling every small test graph with numba would
+# take the suite far past its time budget, so the reference interpreter serves here
+# unless SYMGRAPH_TEST_BACKENDS puts numba first. tests/backends/numba and
+# tests/test_config.py check the numba default itself.
+config.mode = BACKENDS[0] if BACKENDS else "py"
 
 
 @pytest.fixture(params=BACKENDS)

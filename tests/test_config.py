@@ -27,3 +27,16 @@ def test_env_flags_parse():
     assert c.floatX == "float32" and c.mode == "py"
     with pytest.raises(ValueError, match="name=value"):
         c.load_env("floatX")
+
+
+def test_default_mode_is_numba():
+    """The library compiles with numba unless told otherwise (the test session
+    itself runs on the interpreter: see tests/conftest.py)."""
+    from symgraph.compile.mode import get_mode
+
+    assert Config().mode == "numba"
+    with config.change_flags(mode=Config().mode):
+        assert get_mode(None).linker_name == "numba"
+    assert get_mode("FAST_RUN").linker_name == "numba"
+    assert get_mode("FAST_COMPILE").linker_name == "py"
+    assert get_mode("py").linker_name == "py"

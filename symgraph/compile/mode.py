@@ -17,9 +17,10 @@ LINKERS = {
     "numba": "backends.numba.linker:NumbaLinker",
 }
 
-# Theano mode names, and what they mean here
+# Theano mode names, and what they mean here: FAST_RUN is compiled code with every
+# rewrite, FAST_COMPILE the interpreter with few rewrites
 MODE_ALIASES = {
-    "FAST_RUN": ("py", "fast_run"),
+    "FAST_RUN": ("numba", "fast_run"),
     "FAST_COMPILE": ("py", "fast_compile"),
     "py": ("py", "fast_run"),
     "python": ("py", "fast_run"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from symgraph.lazy import lazy_module
 from symgraph.scalar.basic import (
     DISCRETE, ScalarOp, to_float, bool_as_int8, bool_out, complex_out, discrete_out, float_real_out, no_bool,
     no_complex, real_out, register, shift_out, true_div_out, upcast_out, upcast_out_no_complex,
@@ -16,16 +17,7 @@ def _op(name, fn, nin=1, out=upcast_out, **kw):
     return register(ScalarOp(name, fn, nin, out, **kw))
 
 
-class _LazySpecial:
-    """scipy.special, imported on first use: it takes longer to import than the rest
-    of symgraph, and most programs never call a special function."""
-
-    def __getattr__(self, name):
-        import scipy.special
-        return getattr(scipy.special, name)
-
-
-sp = _LazySpecial()
+sp = lazy_module("scipy.special")  # imported on first use: see symgraph/lazy.py
 
 
 def _expit(x):

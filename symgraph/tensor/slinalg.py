@@ -19,7 +19,6 @@ and the matrix exponential in expm.py. All of them are importable from here.
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg as sla
 
 from symgraph.graph.basic import Apply
 from symgraph.graph.op import Op
@@ -31,6 +30,9 @@ from symgraph.tensor.slinalg_base import (
     runtime_match, runtime_square, square_matrix, static_batch, static_match, sum_to_batch,
     sym_from_triangle, sym_from_triangle_adjoint, tril, triu, uncol, where,
 )
+from symgraph.lazy import lazy_module
+
+sla = lazy_module("scipy.linalg")  # imported on first use: see symgraph/lazy.py
 
 LinAlgError = np.linalg.LinAlgError
 

@@ -14,7 +14,6 @@ Imported by (and exported from) slinalg.py.
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg as sla
 
 from symgraph.graph.basic import Apply
 from symgraph.graph.op import Op
@@ -22,6 +21,9 @@ from symgraph.tensor.slinalg_base import (
     batch_dims, batch_loop, broadcast_core, common_dtype, dim, mH, out_type, runtime_batch,
     runtime_match, runtime_square, square_matrix, static_batch, static_match, sum_to_batch,
 )
+from symgraph.lazy import lazy_module
+
+sla = lazy_module("scipy.linalg")  # imported on first use: see symgraph/lazy.py
 
 
 class Expm(Op):

@@ -10,7 +10,6 @@ case is refused when the shapes say so statically).
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg as sla
 
 from symgraph.graph.basic import Apply
 from symgraph.graph.op import Op
@@ -21,6 +20,9 @@ from symgraph.tensor.slinalg_base import (
     runtime_square, static_batch, static_match, sum_to_batch, tril, triu, where,
 )
 from symgraph.tensor.slinalg import SolveTriangular, _b_ndim, _Solver
+from symgraph.lazy import lazy_module
+
+sla = lazy_module("scipy.linalg")  # imported on first use: see symgraph/lazy.py
 
 _INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 

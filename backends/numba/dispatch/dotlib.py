@@ -3,8 +3,8 @@
 ``mm(a, b, out)`` writes the matrix product of the 2-d arrays ``a`` (m, k) and
 ``b`` (k, n) into the C-contiguous ``out`` (m, n); every dot-family kernel
 reduces its op to calls of it. Float and complex products go through BLAS
-(numba's np.dot, with contiguous copies of operands that are neither C- nor
-F-contiguous), except small ones (batches of small matrices), where a plain
+(numba's np.dot: a transposed operand is passed transposed, only operands that are
+neither C- nor F-contiguous are copied), except small ones (batches of small matrices), where a plain
 loop is cheaper than the call; integers accumulate in int64 (uint64 for unsigned types) and wrap
 on storing, which gives NumPy's values (its integer dot accumulates in a wider
 type and casts back: the same result modulo 2**bits); bools are an OR of ANDs.
@@ -49,7 +49,19 @@ def _ol_mm(a, b, out):
             m, k = a.shape
             n = b.shape[1]
             if m * n * k > _SMALL:
-                np.dot(blas_ready(a), blas_ready(b), out)
+                # a transposed operand (F-contiguous at run time) goes to BLAS as it
+                # is, flagged transposed, rather than copied: x.T @ d of an MLP's
+                # backward pass would otherwise copy x on every call
+                if a.flags.f_contiguous and not a.flags.c_contiguous:
+                    at = np.ascontiguousarray(a.T).T  # no copy: typed 'F'
+                    if b.flags.f_contiguous and not b.flags.c_contiguous:
+                        np.dot(at, np.ascontiguousarray(b.T).T, out)
+                    else:
+                        np.dot(at, blas_ready(b), out)
+                elif b.flags.f_contiguous and not b.flags.c_contiguous:
+                    np.dot(blas_ready(a), np.ascontiguousarray(b.T).T, out)
+                else:
+                    np.dot(blas_ready(a), blas_ready(b), out)
                 return
             # small products (batches of small matrices): a BLAS call costs more
             for i in range(m):

@@ -81,6 +81,19 @@ def test_layouts_and_read_only(rng):
     assert not any(x.flags.writeable for x in ro)
 
 
+def test_transposed_operands_of_blas_sized_products(rng):
+    """Above the small-product loop, a transposed operand (x.T @ d of a backward
+    pass) goes to BLAS flagged transposed; every layout pair gives NumPy's product."""
+    a, b = T.dmatrix("a"), T.dmatrix("b")
+    f, ref = compile_both([a, b], [Dot()(a.T, b), Dot()(a, b.T), Dot()(a.T.T, b.T.T)])
+    av, bv = rng.normal(size=(30, 30)), rng.normal(size=(30, 30))
+    check_same(f, ref, av, bv)
+    check_same(f, ref, np.asfortranarray(av), np.asfortranarray(bv))
+    wide = rng.normal(size=(30, 60))
+    check_same(f, ref, wide[:, ::2], np.asfortranarray(bv))
+    np.testing.assert_allclose(f(av, bv)[0], av.T @ bv)
+
+
 def test_empty_operands(float_products):
     _, (f, ref) = float_products
     got = check_same(f, ref, np.zeros((0, 0)), np.zeros(0), np.zeros((0, 0, 0)),

@@ -19,6 +19,16 @@ def test_one_function_calls_kernels_in_order():
     np.testing.assert_allclose(f(np.zeros(3), np.ones((2, 3))), np.full((2, 3), 2.0))
 
 
+def test_function_without_a_mode_compiles_with_numba_by_default():
+    from symgraph.config import Config, config
+
+    x = T.dvector("x")
+    with config.change_flags(mode=Config().mode):
+        f = sg.function([x], x * 2.0)
+    assert "def graph(" in f._thunk.source
+    np.testing.assert_allclose(f(np.arange(3.0)), [0.0, 2.0, 4.0])
+
+
 def test_constants_are_arguments_not_embedded():
     x = T.dvector("x")
     c = np.arange(3.0)
