@@ -26,7 +26,8 @@ k >= n_steps is the exact gradient). The window keeps ages up to k + k_i - 1.
 
 Random draws and other values computed from non-tensor loop states cannot be
 recomputed backwards: scan() stores them as extra (hidden) outputs, and the
-backward step reads those.
+backward step reads those. The step's recurrent outputs, which the forward loop keeps
+anyway, are read back the same way instead of being recomputed.
 """
 
 from __future__ import annotations
@@ -313,6 +314,17 @@ def scan_L_op(op, inputs, outputs, output_grads):
             raise NotImplementedError(
                 f"{op}: the gradient needs {f}, computed from a non-tensor loop state, at "
                 "every step, but the loop does not store it (build the loop with scan())")
+    # the recurrent rows the loop kept are read back rather than recomputed: the
+    # backward step of h = tanh(x W + h_prev U) needs h, which would otherwise cost
+    # the forward products again at every step. (Stacked outputs stay recomputed: a
+    # loss read back as a number hides the softmax-crossentropy form from the
+    # rewrites that simplify its gradient.)
+    needed = set(ancestors(b_out))
+    for k, o in enumerate(rec_o):
+        if o in stored or o not in needed or o.owner is None or o in new_in or \
+                not isinstance(o.type, TensorType):
+            continue
+        stored[o] = outputs[k][ks[k]:ks[k] + n]
     fr_p = {f: f.type("stored") for f in stored}
     if fr_p:
         b_out = clone_replace(b_out, fr_p)
