@@ -24,7 +24,7 @@ recurrence loses that signal (the vanishing gradient), so an Elman net trained
 the same way stays near chance (50%) on that one symbol while it predicts the
 rest of the string well.
 
-Run:  python examples/elman_reber.py   (add --mode numba for the JIT backend)
+Run:  python examples/elman_reber.py   (add --mode py for the interpreter)
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def main(n_train=400, epochs=30, batch_size=20, n_samples=100, embedded_epochs=3
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", default=None, help="py (interpreter) or numba")
+    parser.add_argument("--mode", default=None, help="numba (the default) or py (the interpreter)")
     parser.add_argument("--epochs", type=int, default=30)
     args = parser.parse_args()
     main(epochs=args.epochs, embedded_epochs=args.epochs, mode=args.mode)
