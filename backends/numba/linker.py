@@ -34,11 +34,16 @@ from backends.numba.dispatch import kernel_for
 from backends.numba.inline import arity, import_aliases, inline_lines, statement_count
 from backends.numba.thunk import NumbaBackendError, explain as _explain  # noqa: F401
 from backends.numba.thunk import make_thunk as make_native_thunk, make_tiered_thunk
+from backends.numba.dispatch.objmode import _user_stacklevel
 from symgraph import config
-from symgraph.graph.basic import Constant
+from symgraph.graph.basic import Constant, io_toposort
 from symgraph.tensor.type import TensorType
 
 JIT_OPTIONS = "nogil=True, error_model='numpy'"
+# Functions only ever called from other jitted code (scan bodies, kernels that stay
+# functions of their own) need no wrapper that converts Python objects: numba then
+# generates, optimises and caches less (the wrapper unboxes every argument).
+INNER_JIT_OPTIONS = JIT_OPTIONS + ", no_cpython_wrapper=True, no_cfunc_wrapper=True"
 _PREAMBLE = "import math\nimport cmath\nimport numpy as np\nimport numba\n"
 _lock = threading.RLock()
 # Kernels are written into the graph function (inline.py) unless switched off here.
@@ -58,12 +63,17 @@ class UncacheableGraphWarning(UserWarning):
     """A graph could not be cached on disk (it holds a Python object); it is compiled in memory."""
 
 
+class InterpretedGraphWarning(UserWarning):
+    """A graph holds values numba cannot represent (a user's own non-tensor Type): the
+    numba mode runs it on the Python interpreter instead, with the same results."""
+
+
 def _kernel_module(kernel, cacheable):
     name = f"symgraph_{kernel.name}"
     imports = "\n".join(kernel.imports)
     cache = "True" if cacheable else "False"
     src = (f"{_PREAMBLE}{imports}\n\n\n"
-           f"@numba.njit(cache={cache}, {JIT_OPTIONS})\n{kernel.named_source()}")
+           f"@numba.njit(cache={cache}, {INNER_JIT_OPTIONS})\n{kernel.named_source()}")
     return load_module(name, src, cacheable=cacheable, runtime_globals=kernel.runtime_globals)
 
 
@@ -213,8 +223,9 @@ def compile_graph(fgraph, order=None, scalar_io=False) -> GraphCode:
         imports = "\n".join(import_lines +
                             [f"from symgraph_{name} import {name}" for name in seen])
         cache = "True" if cacheable else "False"
+        options = JIT_OPTIONS if scalar_io else INNER_JIT_OPTIONS
         source = (f"{_PREAMBLE}{imports}\n\n\n"
-                  f"@numba.njit(cache={cache}, {JIT_OPTIONS})\n{body}")
+                  f"@numba.njit(cache={cache}, {options})\n{body}")
         gname = f"symgraph_g_{digest(source)}"
         mod = load_module(gname, source, cacheable=cacheable)
     consts = tuple(c.data for c in const_vars) + \
@@ -246,9 +257,35 @@ class NumbaLinker:
                     f"{code.uncacheable}", UncacheableGraphWarning, stacklevel=stacklevel)
             return code
 
+        reason = _not_representable(fgraph, order)
+        if reason is not None:
+            warnings.warn(f"this graph runs on the Python interpreter, not numba: {reason}",
+                          InterpretedGraphWarning, stacklevel=_user_stacklevel())
+            return python_thunk()
         if config.numba_tiered:
             return make_tiered_thunk(fgraph, order, python_thunk, lambda: build(2))
         return make_native_thunk(build(5), fgraph, order, python_thunk)
+
+
+def _not_representable(fgraph, order):
+    """Why native code cannot run this graph (a node without a kernel whose values numba
+    cannot hold, such as a user's own non-tensor Type, here or in a scan body), or None."""
+    from backends.numba.dispatch import builder_for
+    from backends.numba.dispatch.objmode import NotRepresentable, _check_representable
+    from symgraph.scan.op import Scan
+
+    def walk(nodes):
+        for node in nodes:
+            if isinstance(node.op, Scan):
+                walk(io_toposort(node.op.inner_inputs, node.op.inner_outputs))
+            elif builder_for(node.op) is None:  # it would run in object mode
+                _check_representable(node)
+
+    try:
+        walk(order)
+    except NotRepresentable as e:
+        return str(e)
+    return None
 
 
 def _constants(fgraph, order):

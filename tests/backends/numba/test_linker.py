@@ -267,3 +267,43 @@ def test_tiered_graph_compiles_in_a_worker_then_loads_from_the_cache(tmp_path):
     stats = f._thunk.jitted.stats
     assert (sum(stats.cache_hits.values()), sum(stats.cache_misses.values())) == (1, 0)
     np.testing.assert_allclose(f(v), first, rtol=1e-12)
+
+
+def test_graph_with_a_type_numba_cannot_hold_runs_on_the_interpreter():
+    """A user's own non-tensor Type cannot pass through native code: numba mode (the
+    default) runs such a graph on the interpreter, says so once, and gives its values."""
+    from backends.numba.linker import InterpretedGraphWarning
+    from symgraph.graph.basic import Apply
+    from symgraph.graph.op import Op
+    from symgraph.graph.type import Type
+
+    class BoxType(Type):
+        def filter(self, data, strict=False, allow_downcast=None):
+            if not isinstance(data, list):
+                raise TypeError(f"expected a list, got {type(data).__name__}")
+            return data
+
+        def __eq__(self, other):
+            return type(other) is type(self)
+
+        def __hash__(self):
+            return hash(type(self))
+
+        @property
+        def variable_type(self):
+            return sg.Variable
+
+    class Unbox(Op):
+        __props__ = ()
+
+        def make_node(self, box):
+            return Apply(self, [box], [T.dvector()])
+
+        def perform(self, node, inputs, output_storage):
+            output_storage[0][0] = np.asarray(inputs[0], dtype="float64")
+
+    box = sg.SharedVariable(BoxType(), [1.0, 2.0], name="box")
+    x = T.dvector("x")
+    with pytest.warns(InterpretedGraphWarning, match="Unbox"):
+        f = sg.function([x], Unbox()(box) * x, mode="numba")
+    np.testing.assert_allclose(f(np.array([3.0, 4.0])), [3.0, 8.0])
