@@ -24,7 +24,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-ENGINES = ("numpy", "symgraph-py", "symgraph-numba", "pytensor-numba", "pytensor-c", "jax")
+ENGINES = ("numpy", "symgraph-py", "symgraph-numba", "pytensor-numba", "pytensor-c", "jax",
+           "numba-alone")
 
 
 def _available(engine):
@@ -45,6 +46,9 @@ def _child(workload, engine, cache, threads, repeats):
                     "NUMBA_NUM_THREADS"):
             env[var] = str(threads)
         env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    # bytecode caches as an installed package has them (some shells disable them,
+    # which would add the compile of every module to each warm start)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["SYMGRAPH_FLAGS"] = f"cache_dir={cache}"
     # base_compiledir: PyTensor ignores `compiledir` here and would reuse ~/.pytensor
     env["PYTENSOR_FLAGS"] = f"base_compiledir={cache}/pytensor"

@@ -217,6 +217,21 @@ def b6_jax():
     return lambda: f(1.5, 2.5).block_until_ready()
 
 
+# ----------------------------------------------------------------------------- B0: numba's floor
+
+def b0_numba():
+    """numba alone: import it and call one small cached function. No numba-based
+    engine can start warm faster than this."""
+    import numba
+
+    @numba.njit(cache=True)
+    def f(x):
+        return np.tanh(x).sum()
+
+    x = np.ones(3)
+    return lambda: f(x)
+
+
 # ----------------------------------------------------------------------------- registry
 
 def _engines(numpy_fn, sg_fn, pt_fn, jax_fn):
@@ -243,6 +258,8 @@ def _linalg(name):
 
 
 WORKLOADS = {
+    "B0": {"doc": "numba alone: import, one small cached function (the warm-start floor)",
+           "engines": {"numba-alone": b0_numba}},
     "B1": {"doc": "Elman RNN 7-10-7, T=20: scan, BPTT, SGD step", "engines": _rnn("tiny")},
     "B1m": {"doc": "Elman RNN 64-256-64, T=100, batch 32: scan, BPTT, SGD step",
             "engines": _rnn("medium")},
