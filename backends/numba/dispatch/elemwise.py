@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import count
 
 from backends.numba.dispatch import Kernel, register
-from backends.numba.dispatch.scalar import SPECIAL, np_type, scalar_lines
+from backends.numba.dispatch.scalar import kernel_imports, np_type, scalar_lines
 from symgraph.tensor.elemwise import DimShuffle, Elemwise
 
 
@@ -58,7 +58,7 @@ def build_elemwise(op, node):
     outs = ", ".join(f"o{j}" for j in range(len(node.outputs)))
     lines.append(f"    return {outs}" if len(node.outputs) == 1 else f"    return ({outs},)")
     src = "\n".join(lines) + "\n"
-    return Kernel(src, imports=(SPECIAL,) if "sp_." in src else ())
+    return Kernel(src, imports=kernel_imports(src))
 
 
 def _clean(op):

@@ -7,9 +7,14 @@ declared dtype (np.float32(...) etc.), so each intermediate rounds and wraps as
 NumPy's per-op computation does and the interpreter's values are reproduced.
 What numba lacks or does differently (integer division by zero, shifts past the
 width, NaN/inf rules of complex functions, special functions) is in special.py.
+exp, expm1, log, log1p, sin, cos and tanh of real floats come from vecmath.py:
+arithmetic that LLVM inlines, so that a fused loop vectorizes (libm calls stop it).
+A kernel's import lines are ``kernel_imports(source)``.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -18,6 +23,15 @@ from symgraph.scalar.composite import Composite
 
 
 SPECIAL = "from backends.numba.dispatch import special as sp_"
+VECMATH = "from backends.numba.dispatch import vecmath as vm_"
+
+
+def kernel_imports(src: str) -> tuple:
+    """The import lines a kernel's source needs: special.py (``sp_.``) and
+    vecmath.py (``vm_.``)."""
+    return tuple(line for line, alias in ((SPECIAL, "sp_."), (VECMATH, "vm_."))
+                 if alias in src)
+
 
 COMPLEX = ("complex64", "complex128")
 FLOATS = ("float32", "float64")
@@ -100,6 +114,26 @@ def _complex_helper(fn, helper):
     """``fn`` for real dtypes, ``sp_.helper`` (NumPy's complex semantics) for complex ones."""
     def t(a, i, o):
         return f"sp_.{helper}({a[0]})" if i[0] in COMPLEX else f"{fn}({a[0]})"
+    return t
+
+
+@functools.lru_cache(maxsize=None)
+def _use_vecmath() -> bool:
+    from backends.numba.dispatch.vecmath import fma_is_native
+    return fma_is_native()
+
+
+def _vecmath(fn, helper):
+    """``vm_.fn`` (vecmath.py: inlined arithmetic, so the loop vectorizes) for real
+    floats where the CPU has FMA, float32 computed in float64 and rounded by the
+    result cast; ``sp_.helper`` for complex dtypes; else ``np.fn``."""
+    def t(a, i, o):
+        if i[0] in COMPLEX:
+            return f"sp_.{helper}({a[0]})"
+        if i[0] in FLOATS and _use_vecmath():
+            x = a[0] if i[0] == "float64" else f"np.float64({a[0]})"
+            return f"vm_.{fn}({x})"
+        return f"np.{fn}({a[0]})"
     return t
 
 
@@ -309,16 +343,16 @@ TEMPLATES = {
     "reciprocal": _reciprocal,
     "maximum": _minmax("maximum"), "minimum": _minmax("minimum"), "clip": _clip,
     "identity": lambda a, i, o: a[0],
-    "exp": _complex_helper("np.exp", "complex_exp"),
+    "exp": _vecmath("exp", "complex_exp"),
     "exp2": _exp2,
-    "expm1": _complex_helper("np.expm1", "complex_expm1"),
-    "log": _complex_helper("np.log", "complex_log"),
-    "log1p": _complex_helper("np.log1p", "complex_log1p"),
+    "expm1": _vecmath("expm1", "complex_expm1"),
+    "log": _vecmath("log", "complex_log"),
+    "log1p": _vecmath("log1p", "complex_log1p"),
     "log2": _log_base("np.log2", "complex_log2"),
     "log10": _log_base("np.log10", "complex_log10"),
     "sqrt": _complex_helper("np.sqrt", "complex_sqrt"),
-    "sin": _complex_helper("np.sin", "complex_sin"),
-    "cos": _complex_helper("np.cos", "complex_cos"),
+    "sin": _vecmath("sin", "complex_sin"),
+    "cos": _vecmath("cos", "complex_cos"),
     "tan": _complex_helper("np.tan", "complex_tan"),
     "arcsin": _complex_helper("np.arcsin", "complex_arcsin"),
     "arccos": _complex_helper("np.arccos", "complex_arccos"),
@@ -326,7 +360,7 @@ TEMPLATES = {
     "arctan2": lambda a, i, o: f"np.arctan2({a[0]}, {a[1]})",
     "sinh": _complex_helper("np.sinh", "complex_sinh"),
     "cosh": _complex_helper("np.cosh", "complex_cosh"),
-    "tanh": _complex_helper("np.tanh", "complex_tanh"),
+    "tanh": _vecmath("tanh", "complex_tanh"),
     "arcsinh": _complex_helper("np.arcsinh", "complex_arcsinh"),
     "arccosh": _complex_helper("np.arccosh", "complex_arccosh"),
     "arctanh": _complex_helper("np.arctanh", "complex_arctanh"),

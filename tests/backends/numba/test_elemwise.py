@@ -72,7 +72,7 @@ def test_fused_composite_is_one_loop_nest():
     src = kernel_for(node).source
     # one nest of two loops, every inner op inside it, no temporaries
     assert src.count("for ") == 2 and src.count("np.empty(") == 2
-    assert src.count("np.exp(") == 1 and src.count("np.tanh(") == 1
+    assert src.count(".exp(") == 1 and src.count(".tanh(") == 1
     f, ref = compile_both([x, y, n], list(outs))
     kinds = [type(nd.op).__name__ for nd in f._thunk.order]
     assert kinds == ["DimShuffle", "Elemwise"], kinds  # n is padded to a row first
