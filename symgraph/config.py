@@ -25,6 +25,7 @@ class Config:
         "trace_depth": lambda v: int(v) >= 0,
         "optimizer": lambda v: v in ("fast_run", "fast_compile", "None"),
         "numba_tiered": lambda v: isinstance(v, bool),
+        "tune_malloc": lambda v: isinstance(v, bool),
     }
 
     def __init__(self):
@@ -41,6 +42,8 @@ class Config:
             "optimizer": "fast_run",
             # numba mode: run the first calls on the interpreter while compiling
             "numba_tiered": False,
+            # numba mode on glibc: keep freed large buffers for reuse (backends/numba/memory.py)
+            "tune_malloc": True,
         })
 
     def __getattr__(self, name):

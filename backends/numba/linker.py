@@ -35,6 +35,7 @@ from backends.numba.inline import arity, import_aliases, inline_lines, statement
 from backends.numba.thunk import NumbaBackendError, explain as _explain  # noqa: F401
 from backends.numba.thunk import make_thunk as make_native_thunk, make_tiered_thunk
 from backends.numba.dispatch.objmode import _user_stacklevel
+from backends.numba.memory import tune_malloc
 from symgraph import config
 from symgraph.graph.basic import Constant, io_toposort
 from symgraph.tensor.type import TensorType
@@ -240,6 +241,8 @@ class NumbaLinker:
     (the thunk itself is generated Python: backends/numba/thunk.py)."""
 
     def make_thunk(self, fgraph):
+        if config.tune_malloc:
+            tune_malloc()
         order = fgraph.toposort()
         reference = []
 
