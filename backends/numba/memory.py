@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD = 64 * 2**20
 TRIM_THRESHOLD = 256 * 2**20
-_done = []
 
 
+@functools.cache
 def tune_malloc() -> bool:
     """Set glibc's thresholds (once per process); True when they are set."""
-    if _done:
-        return _done[0]
     ok = False
     if sys.platform.startswith("linux"):
         try:
@@ -37,5 +36,4 @@ def tune_malloc() -> bool:
                 bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
         except (OSError, AttributeError):
             ok = False
-    _done.append(ok)
     return ok

@@ -59,6 +59,17 @@ def _in_disk_cache(jitted):
         return False
 
 
+def _not_native_yet(thunk, wait):
+    """The state both kinds of thunk start in: no native code run yet, nothing failed,
+    compiled (when it is) in this process unless a worker says otherwise."""
+    thunk.wait = wait
+    thunk.native_ready = False
+    thunk.native_since = None
+    thunk.failed = None
+    thunk.worker_error = None
+    thunk.compiled_in = "process"
+
+
 def make_thunk(code, fgraph, order, python_thunk):
     """``thunk(*input_values) -> outputs`` for a GraphCode compiled with scalar_io;
     the first call compiles (or loads from the disk cache).
@@ -151,13 +162,8 @@ def make_thunk(code, fgraph, order, python_thunk):
     exec(compile(src, f"<symgraph thunk {code.module}>", "exec"), ns)
     thunk = ns["thunk"]
 
-    thunk.wait = lambda timeout=None: thunk.native_ready
+    _not_native_yet(thunk, wait=lambda timeout=None: thunk.native_ready)
     thunk.prepare = prepare
-    thunk.native_ready = False
-    thunk.native_since = None
-    thunk.failed = None
-    thunk.worker_error = None
-    thunk.compiled_in = "process"
     thunk.source = source
     thunk.python_source = src
     thunk.order = order
@@ -215,12 +221,7 @@ def make_tiered_thunk(fgraph, order, python_thunk, build):
             t.join(timeout)
         return thunk.native_ready
 
-    thunk.wait = wait
-    thunk.native_ready = False
-    thunk.native_since = None
-    thunk.failed = None
-    thunk.worker_error = None
-    thunk.compiled_in = "process"
+    _not_native_yet(thunk, wait=wait)
     thunk.source = thunk.python_source = thunk.jitted = None  # known once built
     thunk.cacheable = None
     thunk.order = order
