@@ -36,6 +36,7 @@ from backends.numba.thunk import NumbaBackendError, explain as _explain  # noqa:
 from backends.numba.thunk import make_thunk as make_native_thunk, make_tiered_thunk
 from backends.numba.dispatch.objmode import _user_stacklevel
 from backends.numba.memory import tune_malloc
+from backends.numba import blas_tables
 from symgraph import config
 from symgraph.graph.basic import Constant, io_toposort
 from symgraph.tensor.type import TensorType
@@ -241,6 +242,7 @@ class NumbaLinker:
     (the thunk itself is generated Python: backends/numba/thunk.py)."""
 
     def make_thunk(self, fgraph):
+        blas_tables.preload()
         if config.tune_malloc:
             tune_malloc()
         order = fgraph.toposort()
