@@ -290,25 +290,37 @@ def test_hessian_vector_product_matches_hessian():
     np.testing.assert_allclose(r_hv, r_h @ v0)
 
 
+class WrongSquare(Op):
+    """x**2 with a wrong gradient, for verify_grad to catch."""
+    __props__ = ()
+
+    def make_node(self, x):
+        x = T.as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, out):
+        out[0][0] = inputs[0] ** 2
+
+    def L_op(self, inputs, outputs, gouts):
+        return [gouts[0] * inputs[0]]  # missing the factor 2
+
+
 def test_verify_grad_catches_a_wrong_gradient():
-    class WrongSquare(Op):
-        __props__ = ()
-
-        def make_node(self, x):
-            x = T.as_tensor_variable(x)
-            return Apply(self, [x], [x.type()])
-
-        def perform(self, node, inputs, out):
-            out[0][0] = inputs[0] ** 2
-
-        def L_op(self, inputs, outputs, gouts):
-            return [gouts[0] * inputs[0]]  # missing the factor 2
-
     with pytest.raises(GradientError, match=r"(?s)input 0.*symbolic.*numeric"):
         verify_grad(lambda x: WrongSquare()(x), [np.array([1.0, 2.0])])
     verify_grad(lambda x: Scale(2.0)(x), [np.array([1.0, -2.0, 0.5])])
     with pytest.raises(TypeError, match="float"):
         verify_grad(lambda x: x, [np.array([1, 2])])
+
+
+def test_verify_grad_allows_an_input_that_fun_ignores():
+    # Theano compiles verify_grad's functions with on_unused_input="ignore": the
+    # gradient with respect to an unused input is zero, like its finite differences
+    x0, y0 = np.array([0.3, -1.2]), np.array([[1.0, 2.0], [3.0, 4.0]])
+    verify_grad(lambda x, y: T.exp(x) * 2.0, [x0, y0])
+    verify_grad(lambda x, y: (y ** 2).sum(), [x0, y0])
+    with pytest.raises(GradientError, match="input 0"):
+        verify_grad(lambda x, y: WrongSquare()(x), [x0, y0])
 
 
 def test_disconnected_type_has_no_value():

@@ -34,15 +34,30 @@ def register_linker(name: str, target: str):
     LINKERS[name] = target
 
 
+def _config_linker() -> str:
+    """The linker (backend) name that ``config.mode`` stands for."""
+    mode = config.mode
+    if mode in MODE_ALIASES:
+        return MODE_ALIASES[mode][0]
+    if mode in LINKERS:
+        return mode
+    raise ValueError(f"config.mode is {mode!r}, which names no backend; known: "
+                     f"{', '.join(sorted(set(MODE_ALIASES) | set(LINKERS)))}")
+
+
 class Mode:
     """How to compile: ``linker`` (backend name) and a rewrite query.
 
-    ``include``/``exclude`` are tag lists over the rewrite database; with
-    ``optimizer=None`` no rewrite runs at all (useful when debugging).
+    Without ``linker`` a Mode uses the backend of ``config.mode`` as it stands when
+    the Mode is built (numba by default, the interpreter under ``mode=py`` or
+    ``FAST_COMPILE``), as Theano's Mode took ``config.linker``; say ``linker="py"``
+    to pin the interpreter. ``include``/``exclude`` are tag lists over the rewrite
+    database; with ``optimizer=None`` no rewrite runs at all (useful when
+    debugging), on the configured backend unless ``linker`` says otherwise.
     """
 
-    def __init__(self, linker="py", optimizer="fast_run", include=(), exclude=()):
-        self.linker_name = linker
+    def __init__(self, linker=None, optimizer="fast_run", include=(), exclude=()):
+        self.linker_name = _config_linker() if linker is None else linker
         self.optimizer = None if optimizer in (None, "None") else optimizer
         self.include = tuple(include)
         self.exclude = tuple(exclude)
