@@ -1,7 +1,7 @@
 """Benchmarks: symgraph (py and numba modes) against NumPy by hand and, when installed,
 PyTensor and JAX, in one run, as ratios.
 
-    python benchmarks/run.py              # BLAS and numba pinned to one thread
+    python benchmarks/run.py              # one thread: BLAS, numba, XLA, and the process pinned to one CPU
     python benchmarks/run.py --threads 0  # library defaults
     python benchmarks/run.py --only B3 B6
 
@@ -39,6 +39,17 @@ def _available(engine):
         return False
 
 
+def _pin(threads):
+    """For the child: run on ``threads`` CPUs only (None: no limit). The thread-count
+    variables are set too, but they do not hold every engine: with them JAX's XLA
+    still used 1.7 cores on B2 (CPU time / wall time), so its "one thread" rows were
+    two-core rows. Pinning the process holds all engines alike."""
+    if not threads or not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))[:threads]
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 def _child(workload, engine, cache, threads, repeats):
     env = dict(os.environ)
     if threads:
@@ -55,7 +66,8 @@ def _child(workload, engine, cache, threads, repeats):
     env["NUMBA_CACHE_DIR"] = os.path.join(cache, "numba")
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [sys.executable, os.path.join(HERE, "workloads.py"), workload, engine, str(repeats)]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800,
+                         preexec_fn=_pin(threads))
     if out.returncode != 0:
         return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1][:120]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -63,7 +75,7 @@ def _child(workload, engine, cache, threads, repeats):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=1, help="threads for BLAS/numba (0: defaults)")
+    ap.add_argument("--threads", type=int, default=1, help="threads (and CPUs the process may use) for BLAS/numba/XLA; 0: library defaults, no pinning")
     ap.add_argument("--only", nargs="*", help="workload names (B1 ... B6)")
     ap.add_argument("--engines", nargs="*", default=list(ENGINES))
     ap.add_argument("--repeats", type=int, default=50)
@@ -114,9 +126,9 @@ def _fmt_t(t):
 
 def _table(rows, threads):
     import numpy
+    how = f"{threads}, each process pinned to {threads} CPU(s)" if threads else "library defaults"
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}, NumPy {numpy.__version__}; threads: "
-             f"{threads or 'library defaults'}", "",
+             f"{platform.python_version()}, NumPy {numpy.__version__}; threads: {how}", "",
              "| workload | engine | first result (cold) | native speed (cold) "
              "| first result (warm) | call (median) | vs NumPy | vs best peer |",
              "|---|---|---|---|---|---|---|---|"]
