@@ -31,7 +31,10 @@ import warnings
 
 from backends.numba.cache import digest, load_module
 from backends.numba.dispatch import kernel_for
-from backends.numba.inline import arity, import_aliases, inline_lines, statement_count
+from backends.numba.inline import (arity, import_aliases, inline_scalar_lines,
+                                   statement_count, zero_d_args)
+from backends.numba.inline import params as inline_params
+from backends.numba.dispatch.scalar import np_type
 from backends.numba.thunk import NumbaBackendError, explain as _explain  # noqa: F401
 from backends.numba.thunk import make_thunk as make_native_thunk, make_tiered_thunk
 from backends.numba.dispatch.objmode import _user_stacklevel
@@ -59,6 +62,9 @@ _lock = threading.RLock()
 # step and RNN steps: pasting every kernel, or none, compiled 10-40% slower.)
 INLINE_KERNELS = True
 INLINE_SHARED_BUDGET = 40
+# 0-d results of pasted kernels are numba scalars where the kernel allows it
+# (inline.inline_scalar_lines): fewer statements for numba to compile.
+SCALAR_ZERO_D = True
 
 
 class UncacheableGraphWarning(UserWarning):
@@ -109,6 +115,20 @@ def _graph_source(fgraph, kernels, const_vars, scalar_io=False, inlined=frozense
         extra += len(kernel.constants)
         args.extend(kernel_args[-1])
     lines = [f"def graph({', '.join(args)}):"] + prologue
+    # 0-d values computed as numba scalars rather than 0-d arrays (inline.py,
+    # inline_scalar_lines); a consumer that needs the array gets a twin made once
+    held, twins = {}, {}
+
+    def array_of(v):
+        name = names[v]
+        if name not in held:
+            return name
+        if name not in twins:
+            twins[name] = f"{name}_a"
+            lines.append(f"    {name}_a = np.empty((), dtype={np_type(held[name])})")
+            lines.append(f"    {name}_a[()] = {name}")
+        return twins[name]
+
     counter = 0
     for n, ((node, kernel), kargs) in enumerate(zip(kernels, kernel_args)):
         outs = []
@@ -117,30 +137,54 @@ def _graph_source(fgraph, kernels, const_vars, scalar_io=False, inlined=frozense
             outs.append(f"v{counter}")
             counter += 1
         target = outs[0] if len(outs) == 1 else ", ".join(outs)
-        call_args = [names[i] for i in node.inputs] + kargs
         body = None
         if kernel.name in inlined:
-            body = inline_lines(kernel.source, f"n{n}_", call_args, target)
-            if body is None:  # _inline_choice checked that it can be pasted
+            unit = zero_d_args(kernel.source)
+            params = inline_params(kernel.source)
+            call_args, scalar_args = [], set()
+            for param, i in zip(params, node.inputs):
+                if names[i] in held and param in unit:
+                    call_args.append(names[i])
+                    scalar_args.add(names[i])
+                else:
+                    call_args.append(array_of(i))
+            call_args += kargs
+            res = inline_scalar_lines(kernel.source, f"n{n}_", call_args, target,
+                                      frozenset(scalar_args), scalar_results=SCALAR_ZERO_D)
+            if res is None:  # _inline_choice checked that it can be pasted
                 raise AssertionError(f"kernel {kernel.name} of {node} could not be pasted")
+            body, flags = res
+            for o, name, flag in zip(node.outputs, outs, flags):
+                if flag and _zero_d(o):
+                    held[name] = o.type.dtype
+                elif flag:  # cannot happen: a kernel's 0-d store is a 0-d output
+                    raise AssertionError(f"kernel {kernel.name} of {node}: scalar result "
+                                         f"{name} for a {o.type}")
         if body is None:
+            call_args = [array_of(i) for i in node.inputs] + kargs
             lines.append(f"    {target} = {kernel.name}({', '.join(call_args)})  "
                          f"# {_short(node)}")
         else:
             lines.append(f"    # {_short(node)}")
             lines.extend(body)
-    rets = [names[o] + ("[()]" if k < len(scalar_out) and scalar_out[k] else "")
-            for k, o in enumerate(fgraph.outputs)]
+    rets = []
+    for k, o in enumerate(fgraph.outputs):
+        if k < len(scalar_out) and scalar_out[k]:
+            rets.append(names[o] if names[o] in held else names[o] + "[()]")
+        else:
+            rets.append(array_of(o))
     lines.append(f"    return ({', '.join(rets)}{',' if rets else ''})")
     return "\n".join(lines) + "\n"
 
 
+def _zero_d(v):
+    t = v.type
+    return isinstance(t, TensorType) and t.ndim == 0
+
+
 def _scalar_io(fgraph):
     """Which inputs and outputs cross the border as scalars: the 0-d tensors."""
-    def zero_d(v):
-        t = v.type
-        return isinstance(t, TensorType) and t.ndim == 0
-    return tuple(zero_d(v) for v in fgraph.inputs), tuple(zero_d(v) for v in fgraph.outputs)
+    return tuple(_zero_d(v) for v in fgraph.inputs), tuple(_zero_d(v) for v in fgraph.outputs)
 
 
 def _inline_choice(kernels):

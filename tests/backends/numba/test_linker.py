@@ -307,3 +307,49 @@ def test_graph_with_a_type_numba_cannot_hold_runs_on_the_interpreter():
     with pytest.warns(InterpretedGraphWarning, match="Unbox"):
         f = sg.function([x], Unbox()(box) * x, mode="numba")
     np.testing.assert_allclose(f(np.array([3.0, 4.0])), [3.0, 8.0])
+
+
+# ----------------------------------------------------------------------------- 0-d values as scalars
+
+def test_inliner_computes_zero_d_results_as_scalars():
+    from backends.numba.inline import inline_scalar_lines, zero_d_args
+    src = ("def KERNEL_NAME(a, b):\n"
+           "    o0 = np.empty((), dtype=np.float64)\n"
+           "    o1 = np.empty((), dtype=np.int64)\n"
+           "    t = np.float64(a[()] * b.shape[0])\n"
+           "    o0[()] = t\n"
+           "    o1[()] = b.shape[0]  # a comment keeps o1 a 0-d array\n"
+           "    return (o0, o1,)\n")
+    assert zero_d_args(src) == {"a"}  # b is read as an array
+    lines, flags = inline_scalar_lines(src, "n1_", ["v0", "v1"], "v2, v3", {"v0"}, True)
+    text = "\n".join(lines)
+    assert flags == (True, False)
+    assert "n1_t = np.float64(v0 * v1.shape[0])" in text
+    assert "n1_o0 = np.float64(n1_t)" in text and "np.empty((), dtype=np.float64)" not in text
+    assert "n1_o1 = np.empty((), dtype=np.int64)" in text
+    ns = {"np": np}
+    exec("def g(v0, v1):\n" + text + "\n    return v2, v3\n", ns)
+    r0, r1 = ns["g"](2.5, np.zeros(4))
+    assert r0 == 10.0 and np.asarray(r1).shape == () and r1[()] == 4
+    # a result read before its store, or stored twice, stays an array
+    for body in ("    o[()] = o[()] + 1.0\n", "    o[()] = 1.0\n    o[()] = 2.0\n"):
+        src2 = ("def KERNEL_NAME(a):\n    o = np.empty((), dtype=np.float64)\n" + body +
+                "    return o\n")
+        assert not any(inline_scalar_lines(src2, "n2_", ["v0"], "v1", set(), True)[1])
+
+
+def test_zero_d_chain_is_scalars_and_arrays_where_needed():
+    x = T.dmatrix("x")
+    n = x.shape[0] * 2 + x.shape[1]            # 0-d values, from Shape_i
+    s = x.sum() / n                            # a 0-d result read by an elementwise op
+    col = T.alloc(s, n, 1)                      # Alloc reads the 0-d sizes as scalars
+    row = T.shape_padleft(T.shape_padleft(s))  # DimShuffle needs the 0-d array
+    f = sg.function([x], [s, col.sum(), row, n], mode=Mode("numba", optimizer=None))
+    ref = sg.function([x], [s, col.sum(), row, n], mode=Mode("py", optimizer=None))
+    src = f._thunk.source
+    assert "_a = np.empty((), dtype=" in src  # the twin the DimShuffle reads
+    assert src.count("np.empty((), dtype=") < 4
+    xv = np.arange(6.0).reshape(2, 3)
+    for got, want in zip(f(xv), ref(xv)):
+        np.testing.assert_array_equal(got, want)
+        assert np.asarray(got).dtype == np.asarray(want).dtype
