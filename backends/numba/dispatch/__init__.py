@@ -13,6 +13,11 @@ import importlib
 import itertools
 
 from backends.numba.cache import digest
+from backends.numba.helper_cache import install as _install_helper_cache
+
+# before any helper module below is imported: numba picks a cache place when a
+# cache=True function is decorated
+_install_helper_cache()
 
 _BUILDERS: dict = {}
 _FAMILIES = ("elemwise", "shape", "objmode", "reduction", "dot", "subtensor", "join",

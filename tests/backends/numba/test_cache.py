@@ -104,3 +104,48 @@ def test_subdirectory_made_writable_later_is_refused(tmp_path):
     with config.change_flags(cache_dir=str(root)):
         with pytest.raises(UnsafeCacheDirError):
             cache.cache_dir()
+
+
+# ----------------------------------------------------------------------------- helpers' cache
+
+_HELPER_SCRIPT = """
+import os, stat, sys
+import numpy as np
+from backends.numba.cache import cache_dir
+from backends.numba.dispatch import dotlib
+path = dotlib.mm._cache._cache_path
+out = np.empty((2, 2))
+dotlib.mm(np.eye(2), np.ones((2, 2)), out)
+assert np.array_equal(out, np.ones((2, 2)))
+files = os.listdir(path)
+print(path)
+print(cache_dir())
+print(oct(stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode)))
+print(any(f.endswith('.nbi') for f in files))
+"""
+
+
+def _helper_run(tmp_path, numba_cache_dir=None):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, SYMGRAPH_FLAGS=f"cache_dir={tmp_path / 'sg'}")
+    env.pop("NUMBA_CACHE_DIR", None)
+    if numba_cache_dir:
+        env["NUMBA_CACHE_DIR"] = str(numba_cache_dir)
+    out = subprocess.run([sys.executable, "-c", _HELPER_SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_backend_helpers_are_cached_in_the_per_user_directory(tmp_path):
+    path, base, mode, indexed = _helper_run(tmp_path)
+    assert path.startswith(os.path.join(base, "helpers") + os.sep)
+    assert mode == "0o700" and indexed == "True"
+
+
+def test_numba_cache_dir_of_the_user_still_wins_for_helpers(tmp_path):
+    path, base, _, indexed = _helper_run(tmp_path, tmp_path / "nb")
+    assert path.startswith(str(tmp_path / "nb")) and not path.startswith(base)
+    assert indexed == "True"
