@@ -28,6 +28,7 @@ from symgraph.tensor.basic import (
     NotScalarConstantError, as_tensor_variable, constant, get_scalar_constant_value,
 )
 from symgraph.tensor.creation import Alloc
+from symgraph.tensor.elemwise import Elemwise
 from symgraph.tensor.shape import Reshape, Shape, Shape_i, vector_elements
 from symgraph.tensor.subtensor import Subtensor
 from symgraph.tensor.type import INTEGER_DTYPES, TensorType
@@ -464,6 +465,48 @@ def local_useless_alloc_inferred(fgraph, node):
     from symgraph.tensor.shape import specify_shape
     res = specify_shape(v, out.type.shape) if v.type.is_super(out.type) else v
     return [res]
+
+
+@register("fast_run", "shape", phase="canonicalize")
+@node_rewriter([Elemwise])
+def local_alloc_elemwise(fgraph, node):
+    """elemwise(alloc(v, *shape), y) -> elemwise(v', y) when broadcasting v' (v with
+    leading broadcast dimensions) against the other inputs gives the same shape: the
+    other inputs fix every length v does not (speed: no filled temporary; gradients
+    of broadcasting build many such allocs)."""
+    fe = _feature(fgraph)
+    if fe is None:
+        return None
+    out = node.outputs[0]
+    n = out.ndim
+    for k, a in enumerate(node.inputs):
+        if a.owner is None or not isinstance(a.owner.op, Alloc) or a.ndim != n or n == 0:
+            continue
+        v, dims = a.owner.inputs[0], a.owner.inputs[1:]
+        others = [b for j, b in enumerate(node.inputs) if j != k and b.ndim == n]
+        pad = n - v.ndim
+        vshape = fe.shape_tuple(v)
+        ok = True
+        for d in range(n):
+            # each length must stay the target: another input has it (an unequal
+            # length of v then fails the elemwise's check as it failed the alloc's),
+            # or v has it itself, unbroadcast
+            if any(fe.same_shape(b, a, d, d) for b in others):
+                continue
+            vd = d - pad
+            if vd >= 0 and v.type.shape[vd] != 1 and \
+                    (equal_expressions(vshape[vd], dims[d]) or fe.is_leaf_of(dims[d], v, vd)):
+                continue
+            ok = False
+            break
+        if not ok:
+            continue
+        vp = v.dimshuffle(["x"] * pad + list(range(v.ndim))) if pad else v
+        new = node.op.make_node(*[vp if j == k else b for j, b in enumerate(node.inputs)])
+        if any(o.type != no.type for o, no in zip(node.outputs, new.outputs)):
+            continue
+        return new.outputs
+    return None
 
 
 @register("fast_run", "shape", phase="canonicalize")

@@ -237,6 +237,34 @@ def test_useless_alloc_inferred_does_not_fire_when_it_broadcasts(mode):
     _same(f, ref, np.ones((2, 2)), np.array([[1.0, np.nan]]))
 
 
+def test_alloc_feeding_an_elemwise_is_replaced_by_broadcasting(mode):
+    x = T.dmatrix("x")
+    b = T.dvector("b")
+    r = T.row("r")
+    outs = [x * T.alloc(b, x.shape[0], x.shape[1]),          # b's length is x's 2nd
+            T.alloc(r, x.shape[0], x.shape[1]) + T.exp(x),    # r broadcasts along x's 1st
+            T.alloc(T.sum(x), x.shape[0], x.shape[1]) - x]    # a 0-d value over x's shape
+    f, ref = _compile(mode, [x, b, r], outs, _only(mode, "local_alloc_elemwise"))
+    assert f.rewrite_report()["local_alloc_elemwise"] == 3
+    assert not _has(f, Alloc)
+    _same(f, ref, np.array([[1.0, -2.0, np.inf], [0.5, np.nan, 3.0]]),
+          np.array([2.0, 0.0, -1.0]), np.array([[1.0, 2.0, 3.0]]))
+
+
+def test_alloc_elemwise_keeps_allocs_that_fix_a_shape(mode):
+    x = T.dmatrix("x")
+    c = T.dcol("c")
+    v = T.dvector("v")
+    n = T.lscalar("n")
+    outs = [c + T.alloc(v, c.shape[0], n),   # c broadcasts along n; v is not proven n long
+            x + T.alloc(v, x.shape[0], n),   # x's columns are not proven n either
+            T.alloc(v, 2, x.shape[1]) * x]   # 2 rows is not x's row count
+    f, ref = _compile(mode, [x, c, v, n], outs, _only(mode, "local_alloc_elemwise"))
+    assert "local_alloc_elemwise" not in f.rewrite_report()
+    assert [type(op) for op in _ops(f)].count(Alloc) == 3
+    _same(f, ref, np.ones((2, 3)), np.array([[1.0], [2.0]]), np.array([1.0, 2.0, 3.0]), 3)
+
+
 def test_useless_reshape_inferred(mode):
     x = T.dmatrix("x")
     y = T.exp(x)
