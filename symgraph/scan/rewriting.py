@@ -12,7 +12,8 @@ Before that, a non-sequence whose outer value is a small constant (a reshape's
 target shape, a length, a coefficient) is written into the body as that constant
 and dropped from the node's inputs, as Theano's scan optimisations did: the body's
 rewrites and static shapes then see the value (scan() hoists loop-invariant
-expressions, constants included, out of the body into non-sequences).
+expressions, constants included, out of the body into non-sequences). A
+non-sequence that is a length of another one becomes that length inside the body.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from symgraph.graph.basic import Constant, clone_replace
 from symgraph.graph.rewriting.basic import node_rewriter
 from symgraph.graph.rewriting.db import register
 from symgraph.scan.op import Scan
+from symgraph.tensor.shape import Shape_i
 from symgraph.tensor.type import TensorType
 
 # constants up to this many elements go into the body (larger ones stay inputs:
@@ -54,21 +56,41 @@ def _small_constant(v):
 
 
 def without_constant_nonseqs(op, inputs):
-    """(op, inputs) with the small constant non-sequences written into the body;
-    the same pair when there are none (or a constant does not fit its inner input)."""
+    """(op, inputs) with the non-sequences the body can know by itself written into
+    it: small constants, and lengths ``Shape_i(w)`` of another non-sequence w (the
+    body then computes ``Shape_i`` of its own copy of w, so its shape inference
+    sees that the length and w's rows agree; scan() hoists such lengths out of the
+    body). The same pair when there are none (or a value does not fit its input)."""
     nonseq = op.outer_slices()[3]
     start = nonseq.start
     outer = list(inputs[nonseq])
-    picks = [j for j, v in enumerate(outer) if _small_constant(v)]
+    position = {v: j for j, v in enumerate(outer)}
+    picks = {}
+    for j, v in enumerate(outer):
+        if _small_constant(v):
+            picks[j] = ("constant", v.signature())
+    for j, v in enumerate(outer):
+        node = v.owner
+        if j in picks or node is None or type(node.op) is not Shape_i:
+            continue
+        w = position.get(node.inputs[0])
+        if w is not None and w not in picks:
+            picks[j] = ("length", node.op.i, w)
     if not picks:
         return op, inputs
-    key = tuple((j, outer[j].signature()) for j in picks)
-    cache = op.__dict__.setdefault("_inlined_constants", {})
+    key = tuple(sorted(picks.items()))
+    cache = op.__dict__.setdefault("_inlined_nonseqs", {})
     new = cache.get(key)
     if new is None:
         inner = op.inner_nonseqs()
+        replace = {}
+        for j, how in picks.items():
+            if how[0] == "constant":
+                replace[inner[j]] = outer[j].clone()
+            else:
+                replace[inner[j]] = Shape_i(how[1])(inner[how[2]])
         try:
-            outs = clone_replace(op.inner_outputs, {inner[j]: outer[j].clone() for j in picks})
+            outs = clone_replace(op.inner_outputs, replace)
         except TypeError:
             return op, inputs
         dropped = {inner[j] for j in picks}
@@ -79,7 +101,7 @@ def without_constant_nonseqs(op, inputs):
                    truncate_style=op.truncate_style, name=op.name, mode=op.mode,
                    go_backwards=op.go_backwards)
         cache[key] = new
-    keep = [v for j, v in enumerate(outer) if j not in set(picks)]
+    keep = [v for j, v in enumerate(outer) if j not in picks]
     return new, list(inputs[:start]) + keep
 
 

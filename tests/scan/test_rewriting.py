@@ -71,3 +71,28 @@ def test_gradient_through_a_scan_with_a_constant_non_sequence(mode):
            sg.function([w], hs[-1].sum(), mode="py")(wv - eps * e)) / (2 * eps)
           for e in np.eye(3)]
     np.testing.assert_allclose(f(wv), fd, rtol=1e-6)
+
+
+def test_length_of_a_non_sequence_is_taken_inside_the_body(mode):
+    from symgraph.tensor.creation import Alloc
+    xs = T.dvector("xs")
+    w = T.dvector("w")
+
+    def step(x_t, w_):
+        # the body's alloc has w's length: scan() hoists w.shape[0] out of the body
+        return (T.alloc(x_t, w_.shape[0]) * w_).sum()
+
+    out, _ = sg.scan(step, sequences=[xs], non_sequences=[w])
+    f = sg.function([xs, w], out, mode=mode)
+    node = _scan_node(f)
+    inner_ops = [v.owner.op for v in _inner_variables(node.op) if v.owner is not None]
+    # the length is Shape_i of the body's own w, so the alloc became broadcasting
+    assert not any(isinstance(op, Alloc) for op in inner_ops)
+    assert len(node.inputs) == 3  # n_steps, xs, w
+    xv, wv = np.array([1.0, -2.0, 0.5]), np.array([3.0, 4.0])
+    np.testing.assert_allclose(f(xv, wv), xv * wv.sum())
+
+
+def _inner_variables(op):
+    from symgraph.graph.basic import ancestors
+    return ancestors(op.inner_outputs, blockers=op.inner_inputs)
