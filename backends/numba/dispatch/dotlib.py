@@ -2,107 +2,219 @@
 
 ``mm(a, b, out)`` writes the matrix product of the 2-d arrays ``a`` (m, k) and
 ``b`` (k, n) into the C-contiguous ``out`` (m, n); every dot-family kernel
-reduces its op to calls of it. Float and complex products go through BLAS
-(numba's np.dot: a transposed operand is passed transposed, only operands that are
-neither C- nor F-contiguous are copied), except small ones (batches of small matrices), where a plain
-loop is cheaper than the call; integers accumulate in int64 (uint64 for unsigned types) and wrap
-on storing, which gives NumPy's values (its integer dot accumulates in a wider
-type and casts back: the same result modulo 2**bits); bools are an OR of ANDs.
+reduces its op to calls of it. Float and complex products go through BLAS, with
+the routine and arguments numba's ``np.dot(a, b, out)`` uses (gemm; gemv or dot
+when m or n is 1): a transposed operand is passed transposed, only operands that
+are neither C- nor F-contiguous are copied. Small products (batches of small
+matrices) are a plain loop instead, cheaper than the call. Integers accumulate in
+int64 (uint64 for unsigned types) and wrap on storing, which gives NumPy's values
+(its integer dot accumulates in a wider type and casts back: the same result modulo
+2**bits); bools are an OR of ANDs.
 
-Compiled once per argument types and cached on disk, so kernels that call it
-only link it.
+``mm`` is one compiled function per argument types, cached on disk, so kernels
+that call it only link it. It calls no numba overload (np.dot, np.empty,
+np.ascontiguousarray): each would be compiled as a function of its own, and its
+machine code emitted once more in every caller; the BLAS call and the dtype-specific
+steps are intrinsics, written straight into ``mm`` (0.3 s to compile cold instead
+of 2 s). The BLAS routines are reached through numba's own wrappers
+(``numba_xxgemm`` ...) by name, so the compiled code holds no address and caches.
 """
 
 from __future__ import annotations
 
 import numba
-import numpy as np
+from llvmlite import ir
 from numba import types
-from numba.extending import overload
+from numba.core import cgutils
+from numba.core.errors import TypingError
+from numba.extending import intrinsic
+from numba.np import linalg as _la
+from numba.np.arrayobj import _array_copy, make_array
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy")
 _SMALL = 4096  # up to this many multiply-adds, a float product is a plain loop
+_BLAS_DTYPES = (types.float32, types.float64, types.complex64, types.complex128)
 
 
-def blas_ready(x):
-    """``x`` itself when it is C- or F-contiguous by type, else a contiguous copy
-    (made only when the run-time layout is not C-contiguous)."""
-    raise NotImplementedError("only callable from compiled code")
+# --------------------------------------------------------------------- BLAS
+
+def _contiguity(context, builder, aty, value):
+    """(C-contiguous, F-contiguous) of a 2-d array at run time, as i1 values: numba's
+    is_contiguous and is_fortran written out for two dimensions (a dimension of
+    length 0 or 1 places no condition on its stride). Numba compiles those as
+    functions of their own when asked; this is a few instructions."""
+    ary = make_array(aty)(context, builder, value)
+    d0, d1 = cgutils.unpack_tuple(builder, ary.shape)
+    s0, s1 = cgutils.unpack_tuple(builder, ary.strides)
+    size = context.get_constant(types.intp, context.get_abi_sizeof(
+        context.get_data_type(aty.dtype)))
+    one = context.get_constant(types.intp, 1)
+    long0 = builder.icmp_signed(">", d0, one)
+    long1 = builder.icmp_signed(">", d1, one)
+    unit0 = builder.icmp_signed("==", s0, size)
+    unit1 = builder.icmp_signed("==", s1, size)
+    c_rows = builder.icmp_signed("==", builder.mul(s1, d1), s0)
+    f_cols = builder.icmp_signed("==", builder.mul(s0, d0), s1)
+    c = builder.select(long1, builder.and_(unit1, builder.or_(builder.not_(long0), c_rows)),
+                       builder.select(long0, unit0, cgutils.true_bit))
+    f = builder.select(long0, builder.and_(unit0, builder.or_(builder.not_(long1), f_cols)),
+                       builder.select(long1, unit1, cgutils.true_bit))
+    return c, f
 
 
-@overload(blas_ready, jit_options=dict(nogil=True))
-def _ol_blas_ready(x):
-    if isinstance(x, types.Array) and x.layout in "CF":
-        return lambda x: x
-    return lambda x: np.ascontiguousarray(x)
+def _operand(context, builder, aty, value):
+    """(value, is_f, copied) for the operand ``value`` of type ``aty``, decided as
+    numba's np.dot after ``np.ascontiguousarray`` decides: a C- or F-typed array as
+    it is (F when F-typed); an 'A' array F when F- but not C-contiguous at run time,
+    C when C-contiguous, else a C-contiguous copy (``copied``, an i1, set then: the
+    caller releases it). ``is_f`` is a Python bool when known at compile time."""
+    if aty.layout in "CF":
+        return value, aty.layout == "F", None
+    c, f = _contiguity(context, builder, aty, value)
+    is_f = builder.and_(f, builder.not_(c))
+    copied = builder.not_(builder.or_(c, f))
+    slot = cgutils.alloca_once_value(builder, value)
+    with builder.if_then(copied, likely=False):
+        cty = aty.copy(layout="C", readonly=False)
+        # an array's LLVM struct does not depend on its layout: the slot takes either
+        builder.store(_array_copy(context, builder, cty(aty), (value,)), slot)
+    return builder.load(slot), is_f, copied
 
 
-def _mm(a, b, out):
-    raise NotImplementedError("only callable from compiled code")
+def _branch(builder, flag, emit):
+    """emit(True) and emit(False) under an if/else on the i1 ``flag``, or only the one
+    that a Python bool ``flag`` selects."""
+    if isinstance(flag, bool):
+        emit(flag)
+        return
+    with builder.if_else(flag) as (then, otherwise):
+        with then:
+            emit(True)
+        with otherwise:
+            emit(False)
 
 
-@overload(_mm, jit_options=dict(nogil=True))
-def _ol_mm(a, b, out):
-    dt = a.dtype
-    if isinstance(dt, (types.Float, types.Complex)):
-        def impl(a, b, out):
-            m, k = a.shape
-            n = b.shape[1]
-            if m * n * k > _SMALL:
-                # a transposed operand (F-contiguous at run time) goes to BLAS as it
-                # is, flagged transposed, rather than copied: x.T @ d of an MLP's
-                # backward pass would otherwise copy x on every call
-                if a.flags.f_contiguous and not a.flags.c_contiguous:
-                    at = np.ascontiguousarray(a.T).T  # no copy: typed 'F'
-                    if b.flags.f_contiguous and not b.flags.c_contiguous:
-                        np.dot(at, np.ascontiguousarray(b.T).T, out)
-                    else:
-                        np.dot(at, blas_ready(b), out)
-                elif b.flags.f_contiguous and not b.flags.c_contiguous:
-                    np.dot(blas_ready(a), np.ascontiguousarray(b.T).T, out)
-                else:
-                    np.dot(blas_ready(a), blas_ready(b), out)
-                return
-            # small products (batches of small matrices): a BLAS call costs more
-            for i in range(m):
-                for j in range(n):
-                    out[i, j] = 0
-                for p in range(k):
-                    x = a[i, p]
-                    for j in range(n):
-                        out[i, j] += x * b[p, j]
-        return impl
-    if isinstance(dt, types.Boolean):
-        def impl(a, b, out):
-            m, k = a.shape
-            n = b.shape[1]
-            for i in range(m):
-                for j in range(n):
-                    acc = False
-                    for p in range(k):
-                        if a[i, p] and b[p, j]:
-                            acc = True
-                            break
-                    out[i, j] = acc
-        return impl
-    if isinstance(dt, types.Integer):
-        acc_t = np.int64 if dt.signed else np.uint64
+@intrinsic
+def _blas_mm(typingctx, a, b, out):
+    """out[...] = a @ b through BLAS when the dtype is a BLAS one (True), else nothing
+    (False, a constant). m, n and k must be positive (mm calls it for large products
+    only); the routine and its arguments are those of numba's np.dot(a, b, out) on
+    the operands' layouts."""
+    arrays = (a, b, out)
+    if not all(isinstance(x, types.Array) and x.ndim == 2 for x in arrays):
+        return None
+    blas = a.dtype in _BLAS_DTYPES
+    if blas and (b.dtype != a.dtype or out.dtype != a.dtype or out.layout != "C"):
+        raise TypingError(f"mm: BLAS needs operands of one dtype and a C-contiguous "
+                          f"output, got {a}, {b}, {out}")
+    sig = types.boolean(a, b, out)
 
-        def impl(a, b, out):
-            m, k = a.shape
-            n = b.shape[1]
-            row = np.empty(n, dtype=acc_t)
-            for i in range(m):
-                row[:] = 0
-                for p in range(k):
-                    x = acc_t(a[i, p])
-                    if x != 0:
-                        for j in range(n):
-                            row[j] += x * acc_t(b[p, j])
-                for j in range(n):
-                    out[i, j] = row[j]
-        return impl
-    return None
+    def codegen(context, builder, sig, args):
+        if not blas:
+            return cgutils.false_bit
+        _la.ensure_blas()
+        dtype = a.dtype
+        c_ty, f_ty = types.Array(dtype, 2, "C"), types.Array(dtype, 2, "F")
+        m, k = cgutils.unpack_tuple(builder, make_array(a)(context, builder, args[0]).shape)
+        k_b, n = cgutils.unpack_tuple(builder, make_array(b)(context, builder, args[1]).shape)
+        o = make_array(out)(context, builder, args[2])
+        o_shapes = cgutils.unpack_tuple(builder, o.shape)
+        # np.dot's checks, before any copy is made (in mm's loops the callers' own
+        # checks suffice: a check there makes LLVM compile the bool loop 40% slower)
+        bad = builder.or_(builder.icmp_signed("!=", k, k_b),
+                          builder.or_(builder.icmp_signed("!=", m, o_shapes[0]),
+                                      builder.icmp_signed("!=", n, o_shapes[1])))
+        with builder.if_then(bad, likely=False):
+            context.call_conv.return_user_exc(
+                builder, ValueError, ("mm: the shapes of a, b and out do not agree",))
+        # numba's check_c_int, without compiling it as a function of its own
+        int_max = context.get_constant(types.intp, 2**31 - 1)
+        for dim in (m, k, n):
+            with builder.if_then(builder.icmp_signed(">", dim, int_max), likely=False):
+                context.call_conv.return_user_exc(
+                    builder, OverflowError, ("array size too large to fit in C int",))
+        xv, x_f, x_copied = _operand(context, builder, a, args[0])
+        yv, y_f, y_copied = _operand(context, builder, b, args[1])
+        x = make_array(c_ty)(context, builder, xv)
+        y = make_array(c_ty)(context, builder, yv)
+        x_shapes = cgutils.unpack_tuple(builder, x.shape)
+        y_shapes = cgutils.unpack_tuple(builder, y.shape)
+        one = context.get_constant(types.intp, 1)
+
+        def gemv_left(f):  # M * V: the matrix is a
+            _la.call_xxgemv(context, builder, not f, f_ty if f else c_ty, x_shapes,
+                            x.data, y.data, o.data)
+
+        def gemv_right(f):  # V * M: the matrix is b
+            _la.call_xxgemv(context, builder, f, f_ty if f else c_ty, y_shapes,
+                            y.data, x.data, o.data)
+
+        def gemm(fx):
+            def inner(fy):
+                _la.call_xxgemm(context, builder, f_ty if fx else c_ty, x_shapes, x.data,
+                                f_ty if fy else c_ty, y_shapes, y.data,
+                                out, o_shapes, o.data)
+            _branch(builder, y_f, inner)
+
+        with builder.if_else(builder.icmp_signed("==", n, one)) as (right_vec, right_mat):
+            with right_vec:
+                with builder.if_else(builder.icmp_signed("==", m, one)) as (vv, mv):
+                    with vv:
+                        _la.call_xxdot(context, builder, False, dtype, k, x.data, y.data,
+                                       o.data)
+                    with mv:
+                        _branch(builder, x_f, gemv_left)
+            with right_mat:
+                with builder.if_else(builder.icmp_signed("==", m, one)) as (vm, mm_):
+                    with vm:
+                        _branch(builder, y_f, gemv_right)
+                    with mm_:
+                        _branch(builder, x_f, gemm)
+        for copied, value in ((x_copied, xv), (y_copied, yv)):
+            if copied is not None:
+                with builder.if_then(copied, likely=False):
+                    context.nrt.decref(builder, c_ty, value)
+        return cgutils.true_bit
+    return sig, codegen
+
+
+# --------------------------------------------------------------------- loops
+
+@intrinsic
+def _widen(typingctx, x):
+    """``x`` in the type a product accumulates in: int64 for signed integers and
+    bools, uint64 for unsigned ones, the type itself for floats and complex."""
+    if isinstance(x, types.Boolean):
+        to = types.int64
+    elif isinstance(x, types.Integer):
+        to = types.int64 if x.signed else types.uint64
+    elif isinstance(x, (types.Float, types.Complex)):
+        to = x
+    else:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return context.cast(builder, args[0], sig.args[0], sig.return_type)
+    return to(x), codegen
+
+
+@intrinsic
+def _skips(typingctx, x):
+    """True when the widened integer ``x`` is 0: its row of products adds nothing
+    (exact for integers; floats never skip: 0 * inf is NaN, and signs of zeros)."""
+    def codegen(context, builder, sig, args):
+        if isinstance(x, types.Integer):
+            return builder.icmp_unsigned("==", args[0], ir.Constant(args[0].type, 0))
+        return cgutils.false_bit
+    return types.boolean(x), codegen
+
+
+@intrinsic
+def _is_bool(typingctx, x):
+    """True (a constant) for a bool array: its product is an OR of ANDs."""
+    def codegen(context, builder, sig, args):
+        return cgutils.true_bit if x.dtype == types.boolean else cgutils.false_bit
+    return types.boolean(x), codegen
 
 
 @numba.njit(**_OPTS)
@@ -113,4 +225,28 @@ def mm(a, b, out):
     this is compiled (and cached) once per dtype rather than once per combination
     of layouts.
     """
-    _mm(a, b, out)
+    m, k = a.shape
+    n = b.shape[1]
+    if _is_bool(out):  # stops at the first pair of Trues
+        for i in range(m):
+            for j in range(n):
+                acc = False
+                for p in range(k):
+                    if a[i, p] and b[p, j]:
+                        acc = True
+                        break
+                out[i, j] = acc
+        return
+    if m * n * k > _SMALL and _blas_mm(a, b, out):
+        return
+    # a plain loop: small float products (a BLAS call costs more) and integers;
+    # out[i, :] += a[i, p] * b[p, :] in p's order
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = 0
+        for p in range(k):
+            x = _widen(a[i, p])
+            if _skips(x):
+                continue
+            for j in range(n):
+                out[i, j] = _widen(out[i, j]) + x * _widen(b[p, j])

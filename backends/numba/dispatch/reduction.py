@@ -19,9 +19,11 @@ fresh symgraph cache directory (numba does not track that dependency).
 from __future__ import annotations
 
 import numba
-import numpy as np
 from numba import types
-from numba.extending import overload
+from numba.core import cgutils
+from numba.core.imputils import impl_ret_borrowed, impl_ret_new_ref
+from numba.extending import intrinsic
+from numba.np.arrayobj import _empty_nd_impl, populate_array
 
 from backends.numba.dispatch import Kernel, register
 from backends.numba.dispatch.scalar import COMPLEX, cast, literal, np_type
@@ -33,96 +35,141 @@ FLOATS = ("float32", "float64")
 
 
 # --------------------------------------------------------------------- compiled helpers
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _pairwise_leaf(a, lo, n, zero):
-    """NumPy's base case: n < 8 summed in order from -0.0, else 8 interleaved partial
-    sums."""
-    if n < 8:
-        res = zero
-        for i in range(lo, lo + n):
-            res += a[i]
-        return res
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-    stop = lo + n - n % 8
-    i = lo + 8
-    while i < stop:
-        r0 += a[i]
-        r1 += a[i + 1]
-        r2 += a[i + 2]
-        r3 += a[i + 3]
-        r4 += a[i + 4]
-        r5 += a[i + 5]
-        r6 += a[i + 6]
-        r7 += a[i + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < lo + n:
-        res += a[i]
-        i += 1
-    return res
+# Each helper is one compiled function (block_sum calls pairwise_sum once, on 1-d C
+# views, the type the kernels call it with most). Scratch arrays come from intrinsics
+# (stack memory, or the runtime's allocator) written straight into the function:
+# numba's np.empty, np.zeros, np.full, a reshape overload... would each be compiled
+# as a function of its own, and a chain of jitted calls costs more than its parts,
+# as every caller re-optimises and re-emits the machine code of what it calls.
+# (Measured cold, float64: block_sum 2.3 s -> 0.5 s, pairwise_sum 1.1-1.8 s -> 0.3 s.)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _pairwise(a, lo, n, zero):
-    """NumPy's recursion (halve the block, rounded to a multiple of 8, until it holds at
-    most 128 elements; add the two halves' sums) run on an explicit stack: numba cannot
-    load a recursive function back from its disk cache (the symbol stays unresolved and
-    LLVM aborts the process)."""
-    if n <= 128:
-        return _pairwise_leaf(a, lo, n, zero)
-    # frames (start, length, stage); stage 0: left half next, 1: right half, 2: add
-    f_lo = np.empty(130, np.int64)
-    f_n = np.empty(130, np.int64)
-    f_stage = np.zeros(130, np.int64)
-    vals = np.full(130, zero)
-    top, nv = 0, 0
-    f_lo[0], f_n[0] = lo, n
-    while top >= 0:
-        start, m = f_lo[top], f_n[top]
-        if m <= 128:
-            vals[nv] = _pairwise_leaf(a, start, m, zero)
-            nv += 1
-            top -= 1
-            continue
-        half = m // 2
-        half -= half % 8
-        stage = f_stage[top]
-        f_stage[top] = stage + 1
-        if stage == 0:
-            top += 1
-            f_lo[top], f_n[top], f_stage[top] = start, half, 0
-        elif stage == 1:
-            top += 1
-            f_lo[top], f_n[top], f_stage[top] = start + half, m - half, 0
-        else:
-            vals[nv - 2] = vals[nv - 2] + vals[nv - 1]
-            nv -= 1
-            top -= 1
-    return vals[0]
+def _array_1d(context, builder, dtype, data, length, meminfo=None, parent=None):
+    """An LLVM 1-d C array of ``length`` elements of ``dtype`` at ``data``."""
+    aryty = types.Array(dtype, 1, "C")
+    ary = context.make_array(aryty)(context, builder)
+    itemsize = context.get_abi_sizeof(context.get_data_type(dtype))
+    size = context.get_constant(types.intp, itemsize)
+    populate_array(ary, data=data, shape=[length], strides=[size], itemsize=size,
+                   meminfo=meminfo, parent=parent)
+    return ary._getvalue()
+
+
+@intrinsic
+def _stack(typingctx, like, size):
+    """A 1-d array of ``size`` (a constant) elements of the scalar type of ``like`` in
+    the calling function's stack frame: valid until that function returns, never
+    returned itself."""
+    if not isinstance(size, types.IntegerLiteral) or not isinstance(like, types.Number):
+        return None
+    dtype = types.unliteral(like)
+    n = size.literal_value
+
+    def codegen(context, builder, sig, args):
+        data = cgutils.alloca_once(builder, context.get_data_type(dtype), size=n)
+        return _array_1d(context, builder, dtype, data, context.get_constant(types.intp, n))
+    return types.Array(dtype, 1, "C")(like, size), codegen
+
+
+@intrinsic
+def _buffer(typingctx, a, size):
+    """A new 1-d C array of ``size`` elements of ``a``'s dtype, uninitialised (np.empty
+    without compiling numba's np.empty)."""
+    if not isinstance(a, types.Array) or not isinstance(size, types.Integer):
+        return None
+    ret = types.Array(a.dtype, 1, "C")
+
+    def codegen(context, builder, sig, args):
+        n = context.cast(builder, args[1], sig.args[1], types.intp)
+        ary = _empty_nd_impl(context, builder, ret, [n])
+        return impl_ret_new_ref(context, builder, ret, ary._getvalue())
+    return ret(a, size), codegen
+
+
+@intrinsic
+def _as_flat(typingctx, a):
+    """(True, the elements of ``a`` as a 1-d view) for a C-contiguous array type, else
+    (False, an empty view): the layout is known when numba compiles the caller. The
+    view is typed writable whatever ``a`` is, so that it unifies with a scratch
+    buffer: only ever read it."""
+    if not isinstance(a, types.Array):
+        return None
+    contiguous = a.layout == "C"
+    ret = types.Tuple((types.boolean, types.Array(a.dtype, 1, "C")))
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(a)(context, builder, args[0])
+        length = ary.nitems if contiguous else context.get_constant(types.intp, 0)
+        view = _array_1d(context, builder, a.dtype, ary.data, length, ary.meminfo, ary.parent)
+        flag = cgutils.true_bit if contiguous else cgutils.false_bit
+        res = context.make_tuple(builder, ret, [flag, view])
+        return impl_ret_borrowed(context, builder, ret, res)
+    return ret(a), codegen
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def pairwise_sum(a, zero):
-    """The sum of the 1-d array ``a`` as NumPy's pairwise summation computes it (halving
-    a block, rounded to a multiple of 8, until it holds at most 128 elements), so a
+    """The sum of the 1-d array ``a`` as NumPy's pairwise summation computes it, so a
     contiguous float sum matches NumPy's to the last bit; ``zero`` is -0.0 of the
-    array's dtype."""
-    return _pairwise(a, 0, a.shape[0], zero)
+    array's dtype.
 
-
-def as_flat(a):
-    """(True, the elements of ``a`` as a 1-d view) for a C-contiguous array type, else
-    (False, an empty array): the layout is known when numba compiles the caller."""
-    raise NotImplementedError("as_flat runs in numba-compiled code only")
-
-
-@overload(as_flat, jit_options=dict(nogil=True, error_model="numpy"))
-def _as_flat(a):
-    if isinstance(a, types.Array) and a.layout == "C":
-        return lambda a: (True, a.reshape(a.size))
-    return lambda a: (False, np.empty(0, dtype=a.dtype))
+    A block of at most 128 elements is summed in order from ``zero`` (under 8) or in 8
+    interleaved partial sums; a longer one is halved (the first half rounded down to a
+    multiple of 8) and the halves' sums added. The recursion runs on an explicit
+    stack: numba cannot load a recursive function back from its disk cache (the
+    symbol stays unresolved and LLVM aborts the process).
+    """
+    n = a.shape[0]
+    # pending work, a stack: (start, length) of a right half still to sum, or a
+    # length of -1 for "add the two sums on top of vals" (at most two per level of
+    # halving, and there are under 60 levels for any length)
+    f_lo = _stack(n, 128)
+    f_n = _stack(n, 128)
+    vals = _stack(zero, 128)
+    start, m = 0, n
+    top, nv = -1, 0
+    while True:
+        while m > 128:  # the left half now, its right half and the sum of both later
+            half = m // 2
+            half -= half % 8
+            f_n[top + 1] = -1
+            f_lo[top + 2] = start + half
+            f_n[top + 2] = m - half
+            top += 2
+            m = half
+        if m < 8:
+            res = zero
+            for i in range(start, start + m):
+                res += a[i]
+        else:
+            r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+            r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+            stop = start + m - m % 8
+            i = start + 8
+            while i < stop:
+                r0 += a[i]
+                r1 += a[i + 1]
+                r2 += a[i + 2]
+                r3 += a[i + 3]
+                r4 += a[i + 4]
+                r5 += a[i + 5]
+                r6 += a[i + 6]
+                r7 += a[i + 7]
+                i += 8
+            res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+            while i < start + m:
+                res += a[i]
+                i += 1
+        vals[nv] = res
+        nv += 1
+        while top >= 0 and f_n[top] < 0:
+            vals[nv - 2] = vals[nv - 2] + vals[nv - 1]
+            nv -= 1
+            top -= 1
+        if top < 0:
+            return vals[0]
+        start, m = f_lo[top], f_n[top]
+        top -= 1
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -131,14 +178,14 @@ def block_sum(a, zero):
 
     C-contiguous: one pairwise sum over its memory, as NumPy sums a contiguous block.
     Otherwise the elements are gathered in C order into chunks of 8192 (NumPy's
-    buffer size), each summed pairwise. Compiled once per array type and cached, so
-    the kernels calling it stay small.
+    buffer size), each summed pairwise and added in order. Compiled once per array
+    type and cached, so the kernels calling it stay small.
     """
-    c, flat = as_flat(a)
+    c, flat = _as_flat(a)
     if c:
         return pairwise_sum(flat, zero)
     n = a.size
-    buf = np.empty(min(n, 8192), dtype=a.dtype)
+    buf = _buffer(a, n if n < 8192 else 8192)
     res = zero
     k = 0
     for v in a.flat:
