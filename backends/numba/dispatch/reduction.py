@@ -11,9 +11,10 @@ loop LLVM vectorises). Values are accumulated in the dtype the interpreter
 accumulates in (``acc_dtype``, else the output dtype for sum/prod, the natural dtype
 for the others) and converted to the output dtype at the end.
 
-The compiled helpers below are cached by numba next to this file; kernels calling
-them are cached with the helper's code linked in, so a change to a helper needs a
-fresh symgraph cache directory (numba does not track that dependency).
+The compiled helpers below are cached by numba in the per-user cache directory
+(helper_cache.py); kernels calling them are cached with the helper's code linked
+in, and numba does not track that dependency: the directory is keyed by a hash of
+the backend's source, so a change to a helper starts a fresh one.
 """
 
 from __future__ import annotations

@@ -154,3 +154,62 @@ def test_empty_extremum_raises_in_native_code_and_names_the_node(op, exc):
         f._thunk.jitted(bad)  # the kernel itself refuses (no garbage, no crash)
     with pytest.raises(exc, match="Apply node that failed"):
         f(bad)
+
+
+# ----------------------------------------------------------- the compiled sum helpers
+
+def _pairwise_reference(x, zero):
+    """NumPy's pairwise summation written out in Python (scalars of x's dtype)."""
+    n = len(x)
+    if n < 8:
+        res = zero
+        for v in x:
+            res = res + v
+        return res
+    if n <= 128:
+        r = list(x[:8])
+        stop = n - n % 8
+        for i in range(8, stop, 8):
+            r = [r[q] + x[i + q] for q in range(8)]
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for i in range(stop, n):
+            res = res + x[i]
+        return res
+    half = n // 2
+    half -= half % 8
+    return _pairwise_reference(x[:half], zero) + _pairwise_reference(x[half:], zero)
+
+
+def _same_bits(got, want, dtype):
+    return np.asarray(got, dtype=dtype).tobytes() == np.asarray(want, dtype=dtype).tobytes()
+
+
+def test_pairwise_and_block_sums_bit_for_bit(rng):
+    """pairwise_sum and block_sum called directly (the kernels' helpers): float sums
+    equal np.sum's bits (a strided 1-d array too: NumPy sums it pairwise along its
+    stride); complex ones the pairwise recursion's; a block that is not C-contiguous
+    is summed in C order in chunks of 8192, each pairwise, as NumPy buffers it."""
+    from backends.numba.dispatch.reduction import block_sum, pairwise_sum
+
+    sizes = [0, 1, 7, 8, 9, 127, 128, 129, 136, 137, 1000, 8193, 100_003]
+    for n in sizes:
+        x = rng.normal(size=2 * n) * 10.0 ** rng.integers(-8, 8, size=2 * n)
+        for v in (x[:n], x[::2]):  # (an empty sum is ``zero``, -0.0)
+            want = np.sum(v) if n else -0.0
+            assert _same_bits(pairwise_sum(v, -0.0), want, "float64"), (n, v.strides)
+        z = (x[:n] + 1j * x[n:]).astype("complex128")
+        if n <= 8193:
+            zero = np.complex128(complex(-0.0, -0.0))
+            assert _same_bits(pairwise_sum(z, zero), _pairwise_reference(z, zero),
+                              "complex128"), n
+    assert np.signbit(pairwise_sum(np.array([-0.0, -0.0]), -0.0))
+    m = rng.normal(size=(150, 130)) * 10.0 ** rng.integers(-8, 8, size=(150, 130))
+    assert _same_bits(block_sum(m, -0.0), np.sum(m), "float64")
+    assert _same_bits(block_sum(m[:0], -0.0), -0.0, "float64")
+    t = m.T  # 19500 elements in C order: chunks of 8192, 8192 and 3116
+    flat = t.ravel()
+    want = -0.0
+    for lo in range(0, flat.size, 8192):
+        want = want + np.sum(flat[lo:lo + 8192])
+    assert _same_bits(block_sum(t, -0.0), want, "float64")
+    assert _same_bits(block_sum(m[:10, ::3].T, -0.0), np.sum(m[:10, ::3].T.copy()), "float64")
