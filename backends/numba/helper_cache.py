@@ -17,18 +17,16 @@ the generated graphs, not the helpers already imported.
 
 from __future__ import annotations
 
+import functools
 import os
 
 _BACKEND_DIR = os.path.dirname(os.path.abspath(__file__))
-_installed = False
 
 
+@functools.cache
 def install() -> bool:
     """Put the helpers' locator first in numba's list (once); False when this numba
     has no such list (then numba's own locators decide, as before)."""
-    global _installed
-    if _installed:
-        return True
     try:
         from numba.core import caching
         base = (caching._SourceFileBackedLocatorMixin, caching._CacheLocator)
@@ -71,5 +69,4 @@ def install() -> bool:
                 return None  # numba's locators then, as without this one
 
     classes.insert(0, HelperLocator)
-    _installed = True
     return True

@@ -257,7 +257,7 @@ def inline_scalar_lines(source: str, prefix: str, arg_names, target: str,
     if not text[rc:].startswith(b"return"):
         return None
     lines[rl] = text[:rc] + f"{target} =".encode() + text[rc + len("return"):]
-    flags = [False] * max(1, len(t.scalar_rets))
+    flags = [False] * len(t.scalar_rets)
     drop = set()
     unit_reads = [a for a in scalar_args if a in arg_names]
     if scalar_results:
@@ -279,7 +279,7 @@ def inline_scalar_lines(source: str, prefix: str, arg_names, target: str,
             if k not in drop:
                 lines[k] = pattern.sub(rb"\1", lines[k])
     body = [ln.decode() for k, ln in enumerate(lines) if k >= t.first and k not in drop]
-    return head + body, tuple(flags[:len(t.scalar_rets)] if t.scalar_rets else ())
+    return head + body, tuple(flags)
 
 
 def import_aliases(line: str):

@@ -32,8 +32,7 @@ import warnings
 from backends.numba.cache import digest, load_module
 from backends.numba.dispatch import kernel_for
 from backends.numba.inline import (arity, import_aliases, inline_scalar_lines,
-                                   statement_count, zero_d_args)
-from backends.numba.inline import params as inline_params
+                                   statement_count, zero_d_args, params as inline_params)
 from backends.numba.dispatch.scalar import np_type
 from backends.numba.thunk import NumbaBackendError, explain as _explain  # noqa: F401
 from backends.numba.thunk import make_thunk as make_native_thunk, make_tiered_thunk

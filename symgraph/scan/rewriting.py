@@ -42,12 +42,18 @@ def rewritten_op(op):
 
     fg = FunctionGraph(op.inner_inputs, op.inner_outputs, clone=True)
     optimize_graph(fg, "fast_run")
-    new = Scan(fg.inputs, fg.outputs, n_seqs=op.n_seqs, rec_taps=op.rec_taps, n_nit=op.n_nit,
-               n_states=op.n_states, as_while=op.as_while,
-               truncate_gradient=op.truncate_gradient, truncate_style=op.truncate_style,
-               name=op.name, mode=op.mode, go_backwards=op.go_backwards, inner_rewritten=True)
+    new = _with_body(op, fg.inputs, fg.outputs, inner_rewritten=True)
     op._rewritten = new
     return new
+
+
+def _with_body(op, inner_inputs, inner_outputs, inner_rewritten=False):
+    """A Scan with ``op``'s settings around another body."""
+    return Scan(inner_inputs, inner_outputs, n_seqs=op.n_seqs, rec_taps=op.rec_taps,
+                n_nit=op.n_nit, n_states=op.n_states, as_while=op.as_while,
+                truncate_gradient=op.truncate_gradient, truncate_style=op.truncate_style,
+                name=op.name, mode=op.mode, go_backwards=op.go_backwards,
+                inner_rewritten=inner_rewritten)
 
 
 def _small_constant(v):
@@ -55,7 +61,7 @@ def _small_constant(v):
             and np.size(v.data) <= INLINE_CONSTANT_SIZE)
 
 
-def without_constant_nonseqs(op, inputs):
+def without_known_nonseqs(op, inputs):
     """(op, inputs) with the non-sequences the body can know by itself written into
     it: small constants, and lengths ``Shape_i(w)`` of another non-sequence w (the
     body then computes ``Shape_i`` of its own copy of w, so its shape inference
@@ -94,12 +100,7 @@ def without_constant_nonseqs(op, inputs):
         except TypeError:
             return op, inputs
         dropped = {inner[j] for j in picks}
-        new = Scan([v for v in op.inner_inputs if v not in dropped], outs,
-                   n_seqs=op.n_seqs, rec_taps=op.rec_taps, n_nit=op.n_nit,
-                   n_states=op.n_states, as_while=op.as_while,
-                   truncate_gradient=op.truncate_gradient,
-                   truncate_style=op.truncate_style, name=op.name, mode=op.mode,
-                   go_backwards=op.go_backwards)
+        new = _with_body(op, [v for v in op.inner_inputs if v not in dropped], outs)
         cache[key] = new
     keep = [v for j, v in enumerate(outer) if j not in picks]
     return new, list(inputs[:start]) + keep
@@ -109,10 +110,10 @@ def without_constant_nonseqs(op, inputs):
 @node_rewriter([Scan])
 def scan_inner_rewrite(fgraph, node):
     """Rewrite the loop body with the standard pipeline (speed of every step), after
-    writing small constant non-sequences into it."""
+    writing into it the non-sequences it can know by itself (without_known_nonseqs)."""
     if node.op.inner_rewritten:
         return None
-    op, inputs = without_constant_nonseqs(node.op, node.inputs)
+    op, inputs = without_known_nonseqs(node.op, node.inputs)
     new = rewritten_op(op)
     outs = new.make_node(*inputs).outputs
     if any(not o.type.is_super(n.type) for o, n in zip(node.outputs, outs)):
@@ -120,4 +121,4 @@ def scan_inner_rewrite(fgraph, node):
     return outs
 
 
-__all__ = ["scan_inner_rewrite", "rewritten_op", "without_constant_nonseqs"]
+__all__ = ["scan_inner_rewrite", "rewritten_op", "without_known_nonseqs"]

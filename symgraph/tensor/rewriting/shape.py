@@ -445,6 +445,11 @@ def local_shape_subtensor(fgraph, node):
     return [fe.get_shape(x, i) if fe is not None else Shape_i(i)(x)]
 
 
+def _has_length(fe, v, d, target):
+    """Whether dimension ``d`` of ``v`` certainly has the length ``target``."""
+    return equal_expressions(fe.get_shape(v, d), target) or fe.is_leaf_of(target, v, d)
+
+
 @register("fast_run", "shape", phase="canonicalize")
 @node_rewriter([Alloc])
 def local_useless_alloc_inferred(fgraph, node):
@@ -456,10 +461,8 @@ def local_useless_alloc_inferred(fgraph, node):
     out = node.outputs[0]
     if v.ndim != out.ndim:
         return None
-    vshape = fe.shape_tuple(v)
-    for d, (a, b) in enumerate(zip(vshape, dims)):
-        if not (equal_expressions(a, b) or fe.is_leaf_of(b, v, d)):
-            return None
+    if not all(_has_length(fe, v, d, target) for d, target in enumerate(dims)):
+        return None
     if v.type == out.type:
         return [v]
     from symgraph.tensor.shape import specify_shape
@@ -485,21 +488,13 @@ def local_alloc_elemwise(fgraph, node):
         v, dims = a.owner.inputs[0], a.owner.inputs[1:]
         others = [b for j, b in enumerate(node.inputs) if j != k and b.ndim == n]
         pad = n - v.ndim
-        vshape = fe.shape_tuple(v)
-        ok = True
-        for d in range(n):
-            # each length must stay the target: another input has it (an unequal
-            # length of v then fails the elemwise's check as it failed the alloc's),
-            # or v has it itself, unbroadcast
-            if any(fe.same_shape(b, a, d, d) for b in others):
-                continue
-            vd = d - pad
-            if vd >= 0 and v.type.shape[vd] != 1 and \
-                    (equal_expressions(vshape[vd], dims[d]) or fe.is_leaf_of(dims[d], v, vd)):
-                continue
-            ok = False
-            break
-        if not ok:
+        # each length must stay the target: another input has it (an unequal length
+        # of v then fails the elemwise's check as it failed the alloc's), or v has it
+        # itself, unbroadcast
+        if not all(any(fe.same_shape(b, a, d, d) for b in others) or
+                   (d >= pad and v.type.shape[d - pad] != 1 and
+                    _has_length(fe, v, d - pad, dims[d]))
+                   for d in range(n)):
             continue
         vp = v.dimshuffle(["x"] * pad + list(range(v.ndim))) if pad else v
         new = node.op.make_node(*[vp if j == k else b for j, b in enumerate(node.inputs)])
