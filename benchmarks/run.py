@@ -24,8 +24,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-ENGINES = ("numpy", "symgraph-py", "symgraph-numba", "pytensor-numba", "pytensor-c", "jax",
-           "numba-alone")
+ENGINES = ("numpy", "symgraph-py", "symgraph-numba", "symgraph-tiered", "pytensor-numba",
+           "pytensor-c", "jax", "numba-alone")
 
 
 def _available(engine):

@@ -234,11 +234,20 @@ def b0_numba():
 
 # ----------------------------------------------------------------------------- registry
 
+def _tiered(sg_fn):
+    """symgraph's numba mode with ``numba_tiered``: the first calls run on the exact
+    interpreter tier (backends/numba/exact.py) while a worker process compiles."""
+    import symgraph as sg
+    sg.config.numba_tiered = True
+    return sg_fn("numba")
+
+
 def _engines(numpy_fn, sg_fn, pt_fn, jax_fn):
     return {
         "numpy": numpy_fn,
         "symgraph-py": lambda: sg_fn("py"),
         "symgraph-numba": lambda: sg_fn("numba"),
+        "symgraph-tiered": lambda: _tiered(sg_fn),
         "pytensor-numba": lambda: pt_fn("NUMBA"),
         "pytensor-c": lambda: pt_fn("FAST_RUN"),
         "jax": jax_fn,

@@ -311,7 +311,9 @@ class NumbaLinker:
                           InterpretedGraphWarning, stacklevel=_user_stacklevel())
             return python_thunk()
         if config.numba_tiered:
-            return make_tiered_thunk(fgraph, order, python_thunk, lambda: build(2))
+            from backends.numba.exact import tier_thunk
+            return make_tiered_thunk(fgraph, order, python_thunk, lambda: build(6),
+                                     lambda: tier_thunk(fgraph))
         return make_native_thunk(build(5), fgraph, order, python_thunk)
 
 

@@ -174,45 +174,65 @@ def make_thunk(code, fgraph, order, python_thunk):
     return thunk
 
 
-def make_tiered_thunk(fgraph, order, python_thunk, build):
-    """The thunk of ``config.numba_tiered``: it answers on the interpreter until the
-    native code is ready. ``build()`` makes the GraphCode: it runs in the background
-    thread too (numba is imported there), so the first result waits for no part of
-    numba. The native thunk (``make_thunk``) then takes over every call.
+def make_tiered_thunk(fgraph, order, python_thunk, build, make_tier):
+    """The thunk of ``config.numba_tiered``. On the first call it makes the GraphCode
+    (``build()``). When numba has the graph's machine code on disk, loading it takes
+    a fraction of a second: it is loaded there and then. Otherwise the calls are
+    answered by ``make_tier()`` (the interpreter thunk of exact.py, whose values are
+    the native code's to the bit) while a worker process compiles, until the native
+    thunk (``make_thunk``) takes over every call. When ``make_tier()`` is None (a
+    node without an exact step) the first call compiles, as without tiering.
     """
     from backends.numba.linker import _scalar_io
 
     scalar_in = _scalar_io(fgraph)[0]
     in_dtypes = [np.dtype(v.type.dtype) if s else None
                  for v, s in zip(fgraph.inputs, scalar_in)]
-    state = {"native": None, "thread": None}
+    state = {"native": None, "thread": None, "tier": None}
 
-    def background(values, t0):
+    def install(native, t0):
+        for name in ("source", "python_source", "jitted", "cacheable", "compiled_in",
+                     "worker_error"):
+            setattr(thunk, name, getattr(native, name))
+        state["native"] = native
+        thunk.native_since = time.perf_counter() - t0
+        thunk.native_ready = True
+
+    def background(native, values, t0):
         try:
-            code = build()
-            native = make_thunk(code, fgraph, order, python_thunk)
-            for name in ("source", "python_source", "jitted", "cacheable"):
-                setattr(thunk, name, getattr(native, name))
             native.prepare(values, worker=True)
-            thunk.compiled_in = native.compiled_in
-            thunk.worker_error = native.worker_error
-            state["native"] = native
-            thunk.native_since = time.perf_counter() - t0
-            thunk.native_ready = True
-        except Exception as e:  # stay on the interpreter, but say why when asked
+            install(native, t0)
+        except Exception as e:  # stay on the tier, but say why when asked
             thunk.failed = e
+
+    def first(values):
+        t0 = time.perf_counter()
+        native = make_thunk(build(), fgraph, order, python_thunk)
+        tier = None
+        if not (native.cacheable and _in_disk_cache(native.jitted)):
+            tier = make_tier()
+        if tier is None:  # in the disk cache, or not tierable: native now
+            res = native(*values)
+            install(native, t0)
+            return res
+        state["tier"] = tier
+        thunk.source, thunk.jitted = native.source, native.jitted
+        t = threading.Thread(target=background, args=(native, values, t0),
+                             daemon=True, name="symgraph-numba-compile")
+        state["thread"] = t
+        t.start()
+        return None
 
     def thunk(*values):
         native = state["native"]
         if native is not None:
             return native(*values)
         if state["thread"] is None:
-            t = threading.Thread(target=background, args=(values, time.perf_counter()),
-                                 daemon=True, name="symgraph-numba-compile")
-            state["thread"] = t
-            t.start()
-        return python_thunk()(*[np.asarray(v, in_dtypes[k]) if scalar_in[k] else v
-                                for k, v in enumerate(values)])
+            res = first(values)
+            if res is not None:
+                return res
+        return state["tier"](*[np.asarray(v, in_dtypes[k]) if scalar_in[k] else v
+                               for k, v in enumerate(values)])
 
     def wait(timeout=None):
         """Block until the native code is ready (for benchmarks and tests)."""

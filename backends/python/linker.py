@@ -45,7 +45,10 @@ def check_output(node, i, value):
 class PythonLinker:
     """Builds a thunk: ``thunk(*input_values) -> [output values]`` for a FunctionGraph."""
 
-    def make_thunk(self, fgraph):
+    def make_thunk(self, fgraph, perform_for=None):
+        """``perform_for(node)``, when given, says how to run each node instead of its
+        op's ``perform`` (same signature): numba's tiered mode runs some nodes by
+        their compiled kernels there (backends/numba/exact.py)."""
         order = fgraph.toposort()
         cells = {}
 
@@ -58,7 +61,8 @@ class PythonLinker:
         input_cells = [cell(v) for v in fgraph.inputs]
         steps = []
         for node in order:
-            steps.append((node.op.perform, node, [cell(i) for i in node.inputs],
+            perform = node.op.perform if perform_for is None else perform_for(node)
+            steps.append((perform, node, [cell(i) for i in node.inputs],
                           [cell(o) for o in node.outputs]))
         output_cells = [cell(v) for v in fgraph.outputs]
         temp_cells = [c for v, c in cells.items()

@@ -304,7 +304,9 @@ class Scan(Op):
             self._fn = PythonLinker().make_thunk(fg)
         return self._fn
 
-    def perform(self, node, inputs, output_storage):
+    def perform(self, node, inputs, output_storage, fn=None):
+        """The loop, calling ``fn`` (default: ``self.fn()``, the body on the
+        interpreter) once per step."""
         n = int(inputs[0])
         who = f"scan {self.name!r}" if self.name else "scan"
         if n < 0:
@@ -336,7 +338,7 @@ class Scan(Op):
         states = list(inputs[s_st])
         nonseqs = list(inputs[s_ns])
         nits = [None] * self.n_nit
-        fn = self.fn()
+        fn = self.fn() if fn is None else fn
         n_rec, n_nit, n_st = self.n_rec, self.n_nit, self.n_states
         ks = self.ks
         n_run = n

@@ -177,8 +177,8 @@ def pairwise_sum(a, zero):
 def block_sum(a, zero):
     """The sum of every element of the array ``a`` (any rank and layout).
 
-    C-contiguous: one pairwise sum over its memory, as NumPy sums a contiguous block.
-    Otherwise the elements are gathered in C order into chunks of 8192 (NumPy's
+    C-contiguous (by type or at run time): one pairwise sum over its memory, as NumPy
+    sums a contiguous block. Otherwise the elements are gathered in C order into chunks of 8192 (NumPy's
     buffer size), each summed pairwise and added in order. Compiled once per array
     type and cached, so the kernels calling it stay small.
     """
@@ -186,7 +186,11 @@ def block_sum(a, zero):
     if c:
         return pairwise_sum(flat, zero)
     n = a.size
-    buf = _buffer(a, n if n < 8192 else 8192)
+    # C-ordered memory that numba typed with another layout (a view, say) is summed
+    # as one block as well: the sum must not depend on what numba knew of the layout
+    # (the interpreter's tier, exact.py, sees the same array with its real layout)
+    whole = n <= 8192 or a.flags.c_contiguous
+    buf = _buffer(a, n if whole else 8192)
     res = zero
     k = 0
     for v in a.flat:
@@ -265,6 +269,28 @@ def _fold(name, dtype, target, v):
     return [f"{target} = {expr}"]
 
 
+#: A reduced last axis of at most this static length (one block of NumPy's pairwise
+#: summation) is summed by lines in the kernel rather than a pairwise_sum call per
+#: row: a call costs ~20 ns, a row of 8 a few (B5's Hessian sums 3000 such rows).
+INLINE_PAIRWISE = 128
+
+
+def _pairwise_block(load, length, zero):
+    """Lines setting ``p`` to the pairwise sum of the ``length`` (<= 128, static)
+    elements ``load(k)``: pairwise_sum's additions for one block, in its order (from
+    ``zero`` under 8 elements, else 8 interleaved partial sums), so the value is the
+    same to the bit."""
+    if length < 8:
+        return ["p = " + zero] + [f"p = p + {load(str(k))}" for k in range(length)]
+    lines = [f"q{k} = {load(str(k))}" for k in range(8)]
+    stop = length - length % 8
+    if stop > 8:
+        lines.append(f"for i in range(8, {stop}, 8):")
+        lines += [f"    q{k} = q{k} + {load(f'i + {k}')}" for k in range(8)]
+    lines.append("p = ((q0 + q1) + (q2 + q3)) + ((q4 + q5) + (q6 + q7))")
+    return lines + [f"p = p + {load(str(k))}" for k in range(stop, length)]
+
+
 def _indent(lines, depth):
     return ["    " * depth + ln for ln in lines]
 
@@ -306,10 +332,21 @@ def build_careduce(op, node):
 
     # the fold over the trailing reduced axes, into the scalar s
     inner = [f"s = {ident}"]
+    helper = pairwise  # whether the kernel calls rd_'s compiled helpers
     if pairwise:
         zero = (f"{np_type(acc)}(-0.0)" if acc in FLOATS
                 else f"{np_type(acc)}(complex(-0.0, -0.0))")
-        if t == 1:  # the last axis: a 1-d view, any stride
+        length = x.type.shape[n - 1]
+        if t == 1 and length is not None and length <= INLINE_PAIRWISE:
+            # a short last axis of static length: pairwise_sum's one block, written inline
+            # (its loads trust the length: checked once)
+            lines += [f"    if n{n - 1} != {length}:",
+                      f"        raise ValueError('{what}: the input does not have the static "
+                      "shape the kernel was built for')"]
+            inner += _pairwise_block(lambda k: f"a0[{_idx(j[:n - 1] + [k])}]", length, zero)
+            inner += _fold(name, acc, "s", "p")
+            helper = False
+        elif t == 1:  # the last axis: a 1-d view, any stride
             block = f"a0[{_idx(j[:n - 1] + [':'])}]"
             inner += _fold(name, acc, "s", f"rd_.pairwise_sum({block}, {zero})")
         else:  # several trailing axes: one block (C-contiguous: one run of memory)
@@ -334,7 +371,7 @@ def build_careduce(op, node):
         lines += [f"    out = np.empty((), dtype={np_type(out_dt)})",
                   f"    out[()] = {cast('s', acc, out_dt)}",
                   "    return out"]
-        return Kernel("\n".join(lines) + "\n", imports=(HELPERS,) if pairwise else ())
+        return Kernel("\n".join(lines) + "\n", imports=(HELPERS,) if helper else ())
 
     lines.append(f"    r = np.full({_shape([f'n{d}' for d in kept])}, {ident}, "
                  f"dtype={np_type(acc)})")
@@ -346,7 +383,7 @@ def build_careduce(op, node):
         body = [f"v = {load(_idx(j))}"] + _fold(name, acc, "r[" + kidx + "]", "v")
     lines += _indent(body, outer + 1)
     lines.append("    return r" if acc == out_dt else f"    return r.astype({np_type(out_dt)})")
-    return Kernel("\n".join(lines) + "\n", imports=(HELPERS,) if pairwise else ())
+    return Kernel("\n".join(lines) + "\n", imports=(HELPERS,) if helper else ())
 
 
 # --------------------------------------------------------------------- Argmax / Argmin
