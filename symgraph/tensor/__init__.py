@@ -31,6 +31,7 @@ from symgraph.tensor.nlinalg import (  # noqa: F401,E402  (T.inv stays Theano's 
     slogdet, svd, tensorinv, tensorsolve, trace,
 )
 from symgraph.tensor import random  # noqa: F401,E402  (RandomStream, generator type)
+from symgraph.tensor import blas  # noqa: F401,E402  (Gemm, gemm_no_inplace)
 from symgraph.gradient import (  # noqa: F401,E402  (Theano spelled them T.grad, ...)
     Lop, Rop, consider_constant, disconnected_grad, grad, grad_clip, grad_scale, hessian,
     jacobian, zero_grad,

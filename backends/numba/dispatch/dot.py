@@ -1,4 +1,5 @@
-"""Dot, MatMul (batched, static broadcasting of batch dims), TensorDot, BatchedDot.
+"""Dot, MatMul (batched, static broadcasting of batch dims), TensorDot, BatchedDot,
+and Gemm (``beta * z + alpha * (x @ y)``, through ``dotlib.gemm``).
 
 Every op reduces to products of 2-d operands (passed as any-layout views,
 ``x[::1, ::1]``, so that mm is compiled once per dtype) written into a C-contiguous
@@ -16,6 +17,7 @@ from backends.numba.cache import digest
 from backends.numba.dispatch import Kernel, dotlib, register
 from backends.numba.dispatch.objmode import NotSupported
 from backends.numba.dispatch.scalar import np_type
+from symgraph.tensor.blas import Gemm
 from symgraph.tensor.dot import BatchedDot, Dot, MatMul, TensorDot
 
 # the helper's source is part of every kernel's key, so a changed helper is never
@@ -186,3 +188,25 @@ def build_batched_dot(op, node):
               "        dl_.mm(x[j, ::1, ::1], y[j, ::1, ::1], out[j])"]
     dims = ["b"] + [f"a0.shape[{i}]" for i in mid_a] + [f"a1.shape[{i}]" for i in free_b]
     return _finish(lines, dims, dt)
+
+
+@register(Gemm)
+def build_gemm(op, node):
+    """A fresh C-contiguous output that ``dotlib.gemm`` fills with a copy of z and
+    accumulates into with one BLAS gemm call (beta = the given beta). Not in place:
+    z may be an input or have other readers. (A scan body's accumulator written in
+    place, by a kernel that owns its buffer, measured no faster on B1m's backward
+    scan or a loop of 256x256 accumulations: the copy brings z into cache for the
+    gemm, which reads it anyway.)"""
+    dt = _dtype(node)
+    lines = ["def KERNEL_NAME(a0, a1, a2, a3, a4):",
+             "    m = a2.shape[0]",
+             "    n = a3.shape[1]",
+             "    if a2.shape[1] != a3.shape[0]:",
+             "        raise ValueError('gemm: x and y are not aligned')",
+             "    if a0.shape[0] != m or a0.shape[1] != n:",
+             "        raise ValueError('gemm: z does not have the shape of x @ y')",
+             f"    out = np.empty((m, n), dtype={dt})",
+             "    dl_.gemm(a0[::1, ::1], a1[()], a2[::1, ::1], a3[::1, ::1], a4[()], out)",
+             "    return out"]
+    return Kernel("\n".join(lines) + "\n", imports=(DOTLIB,))

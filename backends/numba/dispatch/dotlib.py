@@ -18,6 +18,12 @@ machine code emitted once more in every caller; the BLAS call and the dtype-spec
 steps are intrinsics, written straight into ``mm`` (0.3 s to compile cold instead
 of 2 s). The BLAS routines are reached through numba's own wrappers
 (``numba_xxgemm`` ...) by name, so the compiled code holds no address and caches.
+
+``gemm(z, alpha, x, y, beta, out)`` writes ``beta * z + alpha * (x @ y)`` into the
+C-contiguous ``out`` (the Gemm op, symgraph/tensor/blas.py): it copies ``z`` into
+``out`` and calls BLAS gemm with the given alpha and beta on it (numba's own
+wrapper call fixes them at 1 and 0, so the call is written here), with the same
+operand handling as ``mm``; small products and alpha = 0 are a loop.
 """
 
 from __future__ import annotations
@@ -178,6 +184,75 @@ def _blas_mm(typingctx, a, b, out):
     return sig, codegen
 
 
+def _call_gemm(context, builder, dtype, x, x_f, y, y_f, o, n, alpha, beta):
+    """numba_xxgemm: ``o = alpha * (x @ y) + beta * o`` for the C-contiguous (m, n)
+    ``o``, with ``x`` and ``y`` C-contiguous arrays or F-contiguous (``x_f``, ``y_f``:
+    Python bools) as numba's call_xxgemm passes them, but with the given ``alpha``
+    and ``beta`` (pointers to values of ``dtype``; numba's fixes them at 1 and 0).
+    BLAS is column-major: the row-major product is computed as o.T = y.T @ x.T."""
+    void_p = ir.IntType(8).as_pointer()
+    char = ir.IntType(8)
+    intp = cgutils.intp_t
+    fnty = ir.FunctionType(ir.IntType(32), [char, char, char, intp, intp, intp, void_p,
+                                            void_p, intp, void_p, intp, void_p, void_p, intp])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, "numba_xxgemm")
+    m, k = cgutils.unpack_tuple(builder, x.shape)
+
+    def operand(ary, is_f):
+        rows, cols = cgutils.unpack_tuple(builder, ary.shape)
+        trans = ir.Constant(char, ord("t" if is_f else "n"))
+        return trans, rows if is_f else cols, builder.bitcast(ary.data, void_p)
+
+    trans_a, lda, data_a = operand(y, y_f)
+    trans_b, ldb, data_b = operand(x, x_f)
+    kind = ir.Constant(char, ord(_la.get_blas_kind(dtype)))
+    res = builder.call(fn, (kind, trans_a, trans_b, n, m, k, builder.bitcast(alpha, void_p),
+                            data_a, lda, data_b, ldb, builder.bitcast(beta, void_p),
+                            builder.bitcast(o.data, void_p), n))
+    _la.check_blas_return(context, builder, res)
+
+
+@intrinsic
+def _blas_gemm(typingctx, alpha, a, b, beta, out):
+    """out[...] = alpha * (a @ b) + beta * out through BLAS gemm (True, a constant);
+    for dtypes BLAS does not have, nothing (False). m, n and k must be positive and
+    the shapes agree (gemm checks them); ``out`` is C-contiguous. The operands are
+    passed as ``mm`` passes them (a copy only when neither C- nor F-contiguous)."""
+    if not all(isinstance(x, types.Array) and x.ndim == 2 for x in (a, b, out)):
+        return None
+    blas = a.dtype in _BLAS_DTYPES
+    if blas and (b.dtype != a.dtype or out.dtype != a.dtype or out.layout != "C"):
+        raise TypingError(f"gemm: BLAS needs operands of one dtype and a C-contiguous "
+                          f"output, got {a}, {b}, {out}")
+    sig = types.boolean(alpha, a, b, beta, out)
+
+    def codegen(context, builder, sig, args):
+        if not blas:
+            return cgutils.false_bit
+        _la.ensure_blas()
+        dtype = a.dtype
+        c_ty = types.Array(dtype, 2, "C")
+        slots = [cgutils.alloca_once_value(
+            builder, context.cast(builder, args[i], sig.args[i], dtype)) for i in (0, 3)]
+        o = make_array(out)(context, builder, args[4])
+        n = cgutils.unpack_tuple(builder, o.shape)[1]
+        xv, x_f, x_copied = _operand(context, builder, a, args[1])
+        yv, y_f, y_copied = _operand(context, builder, b, args[2])
+        x = make_array(c_ty)(context, builder, xv)
+        y = make_array(c_ty)(context, builder, yv)
+
+        def call(fx):
+            _branch(builder, y_f, lambda fy: _call_gemm(context, builder, dtype, x, fx, y, fy,
+                                                         o, n, *slots))
+        _branch(builder, x_f, call)
+        for copied, value in ((x_copied, xv), (y_copied, yv)):
+            if copied is not None:
+                with builder.if_then(copied, likely=False):
+                    context.nrt.decref(builder, c_ty, value)
+        return cgutils.true_bit
+    return sig, codegen
+
+
 # --------------------------------------------------------------------- loops
 
 @intrinsic
@@ -250,3 +325,38 @@ def mm(a, b, out):
                 continue
             for j in range(n):
                 out[i, j] = _widen(out[i, j]) + x * _widen(b[p, j])
+
+
+@numba.njit(**_OPTS)
+def gemm(z, alpha, x, y, beta, out):
+    """out[...] = beta * z + alpha * (x @ y) for 2-d ``z``, ``x``, ``y`` of one float or
+    complex dtype; ``out`` C-contiguous, of z's shape. ``beta == 0`` does not read
+    ``z`` (BLAS's convention); ``alpha == 0`` reads ``x`` and ``y`` (NaN and inf there
+    reach the result, as in ``0 * (x @ y)``), so it is a loop, as are small products.
+    ``out`` must not overlap the operands.
+
+    Kernels pass ``z``, ``x`` and ``y`` as 'A' arrays (``v[::1, ::1]``), so this is
+    compiled once per dtype.
+    """
+    m, k = x.shape
+    n = y.shape[1]
+    if y.shape[0] != k or z.shape[0] != m or z.shape[1] != n or \
+            out.shape[0] != m or out.shape[1] != n:
+        raise ValueError("gemm: the shapes of z, x, y and out do not agree")
+    big = alpha != 0 and m * n * k > _SMALL
+    if beta != 0 or not big:
+        for i in range(m):
+            for j in range(n):
+                out[i, j] = z[i, j] if beta != 0 else 0
+    if big and _blas_gemm(alpha, x, y, beta, out):
+        return
+    # a plain loop: out = beta * z, then out[i, :] += (alpha * x[i, p]) * y[p, :] in p's order
+    if beta != 0 and beta != 1:
+        for i in range(m):
+            for j in range(n):
+                out[i, j] = beta * out[i, j]
+    for i in range(m):
+        for p in range(k):
+            w = alpha * x[i, p]
+            for j in range(n):
+                out[i, j] += w * y[p, j]

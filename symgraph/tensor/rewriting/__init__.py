@@ -1,3 +1,5 @@
 """Tensor graph rewrites; importing this package registers them in the database."""
 
-from symgraph.tensor.rewriting import basic, shape, math, stabilize, specialize, fusion  # noqa: F401
+from symgraph.tensor.rewriting import (  # noqa: F401
+    basic, shape, math, stabilize, specialize, blas, fusion,
+)

@@ -8,14 +8,16 @@
 ``np.power`` is general and slow (x**3 takes about six times as long as x*x*x on
 float64); each special case is one or a few cheap ufuncs.
 
-A dot followed by an add in one op (np.dot, then the add in place into its fresh
-result) is not done. Measured on the Python backend (float64; 64x784 @ 784x256,
-64x256 @ 256x10, 16x32 @ 32x16, 1000x100 @ 100x100, plus a bias): once fusion has
-merged the add into the elementwise op that follows it (relu, tanh), the fused op
-saves no node and the timings differ by less than their noise; alone, or before a
-softmax, it saves one node (a few microseconds a call) and one allocation, which
-pays only where the output is large. A general in-place elementwise pass would get
-that allocation back for every op, not only after a dot.
+A dot followed by the add of a broadcast bias in one op (np.dot, then the add in
+place into its fresh result) is not done; a sum whose other term has the product's
+full shape (``acc + dot(x, y)``) becomes a Gemm (rewriting/blas.py). Measured on
+the Python backend (float64; 64x784 @ 784x256, 64x256 @ 256x10, 16x32 @ 32x16,
+1000x100 @ 100x100, plus a bias): once fusion has merged the add into the
+elementwise op that follows it (relu, tanh), the fused op saves no node and the
+timings differ by less than their noise; alone, or before a softmax, it saves one
+node (a few microseconds a call) and one allocation, which pays only where the
+output is large. A general in-place elementwise pass would get that allocation back
+for every op, not only after a dot.
 """
 
 from __future__ import annotations
