@@ -1,7 +1,8 @@
 """The tiered mode's interpreter (backends/numba/exact.py) gives the native code's
 values to the bit: nodes that NumPy computes otherwise (SIMD exp/tanh, its own choice
 of BLAS call, sum order, max of signed zeros, quicksort ties) run their numba kernels
-compiled alone. Every check_same of the numba tests checks this too; here are the
+compiled alone. check_same checks this in every numba test with SYMGRAPH_CHECK_TIER=1;
+here are the
 cases where NumPy's values differ from numba's, a scan, and a training loop that
 switches from the tier to native code in the middle."""
 
