@@ -2,9 +2,8 @@
 values to the bit: nodes that NumPy computes otherwise (SIMD exp/tanh, its own choice
 of BLAS call, sum order, max of signed zeros, quicksort ties) run their numba kernels
 compiled alone. check_same checks this in every numba test with SYMGRAPH_CHECK_TIER=1;
-here are the
-cases where NumPy's values differ from numba's, a scan, and a training loop that
-switches from the tier to native code in the middle."""
+here are the cases where NumPy's values differ from numba's, a scan, and a training
+loop that switches from the tier to native code in the middle."""
 
 import numpy as np
 import pytest
