@@ -17,9 +17,10 @@ Semantics (both backends):
 * ``beta == 0`` does not read ``z`` (as BLAS: NaN and inf in z do not reach the
   result); ``alpha == 0`` still reads ``x`` and ``y`` (``0 * (x @ y)``: NaN and
   inf there do).
-* Rounding is BLAS's: gemm may add the products into ``beta * z`` in its own
-  order, so results may differ from ``z + x @ y`` computed in two steps in the
-  last bits.
+* Rounding: the numba backend lets BLAS gemm add the products into ``beta * z``
+  in its own order (a small product: a loop adding them into it in k's order),
+  where the interpreter computes ``x @ y`` and then the sum; the two may differ
+  in the last bits, as ``z + x @ y`` computed either way may.
 * The op is not in place: ``z`` is never written (symgraph has no destroy
   handler; the numba backend copies ``z`` into the fresh output).
 """
@@ -135,7 +136,7 @@ class Gemm(Op):
         output_storage[0][0] = np.asarray(out, dtype=dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
-        sz, _, sx, sy, _ = input_shapes
+        _, _, sx, sy, _ = input_shapes
         static = node.outputs[0].type.shape
         rows = constant(static[0], dtype="int64") if static[0] is not None else sx[0]
         cols = constant(static[1], dtype="int64") if static[1] is not None else sy[1]

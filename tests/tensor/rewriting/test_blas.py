@@ -4,6 +4,8 @@ have no other readers; values equal the graph without rewrites on both backends.
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import symgraph as sg
 import symgraph.tensor as T
@@ -160,3 +162,49 @@ def test_accumulators_in_scan_body(mode, rng):
     X, H = rng.standard_normal((5, 2, 3)), rng.standard_normal((2, 4))
     for got, want in zip(f(X, H), ref(X, H)):
         assert_allclose(got, want)
+
+
+TERMS = {  # a term of a random sum: its expression, built from the shared leaves
+    "z": lambda: z,
+    "a@b": lambda: T.dot(a, b),
+    "c@d": lambda: T.dot(c, d),
+    "s*(a@b)": lambda: s * T.dot(a, b),
+    "(c@d)*2": lambda: T.dot(c, d) * 2.0,
+    "row": lambda: row,
+}
+
+
+@st.composite
+def sums(draw):
+    """A sum of 1 to 5 signed terms, maybe negated or inside a tanh."""
+    picks = draw(st.lists(st.tuples(st.sampled_from(sorted(TERMS)), st.booleans()),
+                          min_size=1, max_size=5))
+    out = None
+    for name, minus in picks:
+        term = TERMS[name]()
+        out = (-term if minus else term) if out is None else (out - term if minus else
+                                                              out + term)
+    wrap = draw(st.sampled_from(["none", "neg", "tanh"]))
+    return {"none": out, "neg": -out, "tanh": T.tanh(out)}[wrap]
+
+
+def test_rewritten_sums_keep_values():
+    """Random signed sums of products, accumulators and a broadcast row: the rewritten
+    graph computes the values of the graph without rewrites. On the interpreter only:
+    the rewrite is the same for every backend (the numba kernel's values are tested
+    above and in tests/backends/numba/test_blas.py), and each example is a new graph
+    that numba would compile cold."""
+    fired = []
+
+    @settings(max_examples=40, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(out=sums())
+    def check(out):
+        inputs = [v for v in SHAPES if v in sg.graph.basic.graph_inputs([out])]
+        f, ref = compile_pair("py", inputs, out)
+        vals = values(np.random.default_rng(0), inputs, [SHAPES[v] for v in inputs])
+        assert_allclose(f(*vals), ref(*vals))
+        fired.append(bool(ops(f, Gemm)))
+
+    check()
+    assert any(fired) and not all(fired)
