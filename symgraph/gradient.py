@@ -436,18 +436,28 @@ def _double_lop(fs, ws, eps):
 # --------------------------------------------------------------------------- jacobian / hessian
 
 #: Expressions of at most this static length get one backward pass per element
-#: (no loop at run time); longer ones, and those of unknown length, a scan over rows.
+#: (no loop at run time); longer ones are vectorised or a scan over rows.
 JACOBIAN_UNROLL_LIMIT = 16
 
+#: Up to this many rows (static), jacobian() computes them all at once by default
+#: (vectorize=None): its intermediate values hold every row, so memory grows with it.
+JACOBIAN_VECTORIZE_LIMIT = 256
 
-def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
+
+def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise",
+             vectorize=None):
     """d expression[i] / d wrt for a 0-d or 1-d expression (a list of wrt gives a list).
 
     The result for each wrt has shape expression.shape + wrt.shape. Row i is the
     gradient of expression[i]: for a short expression of static length (at most
-    JACOBIAN_UNROLL_LIMIT) each row is its own backward pass in the graph; otherwise
-    a scan over the rows computes one backward pass per step, so any length works,
-    including one known only at run time.
+    JACOBIAN_UNROLL_LIMIT) each row is its own backward pass in the graph. Longer
+    ones are vectorised where every op on the way has a batching rule
+    (symgraph.tensor.vectorize): the backward pass of expression[i] built for all i at
+    once, whole-batch ops instead of one small op per row, as JAX's vmap does; the
+    intermediate values then hold every row. ``vectorize``: None does so for static
+    lengths up to JACOBIAN_VECTORIZE_LIMIT, True for any length, False never.
+    Otherwise a scan over the rows computes one backward pass per step, so any
+    length works, including one known only at run time.
     """
     T = _tensor()
     expression = T.as_tensor_variable(expression)
@@ -462,7 +472,16 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
                         f"{expression.type}; flatten it first")
     n = expression.type.shape[0]
     if n is None or n > JACOBIAN_UNROLL_LIMIT:
-        res = _jacobian_scan(expression, ws, consider_constant, disconnected_inputs)
+        # disconnected inputs are checked once, on the whole expression, so the error
+        # names the user's variables (and not a loop's copies of them)
+        grad(expression.sum(), ws, consider_constant=consider_constant,
+             disconnected_inputs=disconnected_inputs)
+        res = None
+        if vectorize or (vectorize is None and n is not None
+                         and n <= JACOBIAN_VECTORIZE_LIMIT):
+            res = _jacobian_vectorized(expression, ws, consider_constant)
+        if res is None:
+            res = _jacobian_scan(expression, ws, consider_constant)
         return res[0] if single else res
     rows = [[] for _ in ws]
     for i in range(n):
@@ -475,17 +494,26 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
     return res[0] if single else res
 
 
-def _jacobian_scan(expression, ws, consider_constant, disconnected_inputs):
-    """The rows of the jacobian from a scan over arange(len(expression)).
+def _jacobian_vectorized(expression, ws, consider_constant):
+    """Every row of the jacobian at once: the gradient of expression[i] for a symbolic
+    row number i, vectorised over i = 0..n-1; None where some op has no batching rule."""
+    from symgraph.tensor.vectorize import NotVectorizable, vectorize_graph
 
-    Checking for disconnected inputs is done once, outside the loop, so the error
-    names the user's variables (and not the loop's copies of them).
-    """
+    T = _tensor()
+    i = T.scalar(dtype="int64", name="row")
+    rows = grad(expression[i], ws, consider_constant=consider_constant,
+                disconnected_inputs="ignore")
+    try:
+        return vectorize_graph(rows, {i: T.arange(expression.shape[0])})
+    except NotVectorizable:
+        return None
+
+
+def _jacobian_scan(expression, ws, consider_constant):
+    """The rows of the jacobian from a scan over arange(len(expression))."""
     from symgraph.scan import scan
 
     T = _tensor()
-    grad(expression.sum(), ws, consider_constant=consider_constant,
-         disconnected_inputs=disconnected_inputs)
 
     def row(i, expr, *w):
         return grad(expr[i], list(w), consider_constant=consider_constant,
@@ -496,10 +524,11 @@ def _jacobian_scan(expression, ws, consider_constant, disconnected_inputs):
     return rows
 
 
-def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
+def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise", vectorize=None):
     """The Hessian of a scalar cost with respect to each (vector) wrt.
 
-    As in Theano, a list in gives a list out; each wrt must be a vector.
+    As in Theano, a list in gives a list out; each wrt must be a vector. The rows are
+    the jacobian() of the gradient (``vectorize`` as there).
     """
     T = _tensor()
     cost = T.as_tensor_variable(cost)
@@ -518,7 +547,7 @@ def hessian(cost, wrt, consider_constant=None, disconnected_inputs="raise"):
         if g.type.shape[0] is None and w.type.shape[0] is not None:
             g = T.specify_shape(g, w.type.shape)
         out.append(jacobian(g, w, consider_constant=consider_constant,
-                            disconnected_inputs="ignore"))
+                            disconnected_inputs="ignore", vectorize=vectorize))
     return out[0] if single else out
 
 

@@ -278,6 +278,83 @@ def test_jacobian_of_any_length_uses_scan_and_needs_a_vector():
         hessian((T.dmatrix("m") ** 2).sum(), T.dmatrix("m"))
 
 
+def _has_scan(f):
+    from symgraph.scan.op import Scan
+    return any(isinstance(n.op, Scan) for n in f.maker.fgraph.toposort())
+
+
+def test_jacobian_vectorised_equals_the_scan(mode):
+    """Past JACOBIAN_UNROLL_LIMIT rows, a static length gives every row at once
+    (vectorised, no loop); vectorize=False keeps the scan; same values."""
+    n = 20
+    x = T.dvector("x", shape=(n,))
+    m = T.dmatrix("m")
+    k = T.lscalar("k")
+    expr = T.tanh(T.dot(m, x)) * x[::-1] + T.inc_subtensor(x[k:], x[:n - k] ** 2)
+    J = jacobian(expr, [x, m])
+    Js = jacobian(expr, [x, m], vectorize=False)
+    f = sg.function([x, m, k], J, mode=mode)
+    fs = sg.function([x, m, k], Js, mode=mode)
+    assert not _has_scan(f) and _has_scan(fs)
+    rng = np.random.default_rng(3)
+    xv, mv = rng.normal(size=n), rng.normal(size=(n, n)) / n
+    got, want = f(xv, mv, 3), fs(xv, mv, 3)
+    assert got[0].shape == (n, n) and got[1].shape == (n, n, n)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+    f_expr = sg.function([x, m, k], expr, mode=mode)
+    eps = 1e-6
+    num = np.stack([(f_expr(xv + eps * e, mv, 3) - f_expr(xv - eps * e, mv, 3)) / (2 * eps)
+                    for e in np.eye(n)], 1)
+    np.testing.assert_allclose(got[0], num, rtol=1e-6, atol=1e-8)
+
+
+def test_hessian_vectorised_equals_the_scan(mode):
+    """The Hessian of an MLP's cost with respect to its flat parameters (B5's shape of
+    problem): the vectorised rows equal the scan's to rounding."""
+    n_in, n_hid, n_pts = 3, 5, 11
+    n_w = n_in * n_hid + 2 * n_hid + 1
+    w = T.dvector("w", shape=(n_w,))
+    x = T.dmatrix("x")
+    t = T.dvector("t")
+    k = n_in * n_hid
+    h = T.tanh(T.dot(x, w[:k].reshape((n_in, n_hid))) + w[k:k + n_hid])
+    r = T.dot(h, w[k + n_hid:k + 2 * n_hid]) + w[-1] - t
+    cost = 0.5 * T.mean(r * r)
+    f = sg.function([w, x, t], hessian(cost, w), mode=mode)
+    fs = sg.function([w, x, t], hessian(cost, w, vectorize=False), mode=mode)
+    assert not _has_scan(f) and _has_scan(fs)
+    rng = np.random.default_rng(4)
+    values = rng.normal(scale=0.5, size=n_w), rng.normal(size=(n_pts, n_in)), \
+        rng.normal(size=n_pts)
+    got, want = f(*values), fs(*values)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15 * np.abs(want).max())
+    np.testing.assert_allclose(got, got.T, rtol=1e-12, atol=1e-15)
+
+
+def test_jacobian_vectorises_where_it_can_and_loops_otherwise():
+    """An op without a batching rule on the way (sort) leaves the scan; a length known
+    only at run time is vectorised only when asked (vectorize=True)."""
+    x = T.dvector("x", shape=(20,))
+    v = T.dvector("v")
+    sorted_ = sg.function([x], jacobian(T.sort(x) * x, x))
+    assert _has_scan(sorted_)
+    xv = np.cos(np.arange(20.0))
+    picks = np.eye(20)[np.argsort(xv)]  # sort(x)[i] is x[argsort(x)[i]]
+    np.testing.assert_allclose(sorted_(xv), picks * xv[:, None] + np.diag(np.sort(xv)),
+                               rtol=1e-12)
+    loop = sg.function([v], jacobian(v ** 3, v))
+    asked = sg.function([v], jacobian(v ** 3, v, vectorize=True))
+    assert _has_scan(loop) and not _has_scan(asked)
+    vv = np.array([0.5, -2.0, 1.5])
+    np.testing.assert_allclose(asked(vv), np.diag(3 * vv ** 2), rtol=1e-12)
+    np.testing.assert_allclose(loop(vv), asked(vv), rtol=1e-12)
+    unused = T.dvector("unused", shape=(2,))
+    free = sg.function([v], jacobian(v ** 2, [v, unused], disconnected_inputs="ignore",
+                                     vectorize=True)[1])
+    np.testing.assert_array_equal(free(vv), np.zeros((3, 2)))
+
+
 def test_hessian_vector_product_matches_hessian():
     x = T.dvector("x", shape=(3,))
     v = T.dvector("v")

@@ -312,6 +312,14 @@ def _mul_all(values):
     return constant(1, dtype="int64") if out is None else out
 
 
+def _is_length(e):
+    """Whether the int scalar ``e`` is certainly >= 0: a length read off a tensor or a
+    non-negative constant (a reshape entry that cannot be -1 is the output length)."""
+    if isinstance(e, Constant):
+        return bool(np.all(np.asarray(e.data) >= 0))
+    return e.owner is not None and isinstance(e.owner.op, Shape_i)
+
+
 # --------------------------------------------------------------------------- reshape
 
 def _static_reshape(xtype, entries):
@@ -395,6 +403,8 @@ class Reshape(Op):
                 out.append(constant(k, dtype="int64"))
             elif k == -1:
                 out.append(int_div(size_x, _mul_all(e2 for j, e2 in enumerate(entries) if j != i)))
+            elif _is_length(e):  # never the -1 to infer
+                out.append(e)
             else:
                 # A -1 makes the product of all entries minus the product of the others.
                 rest = neg(_mul_all(entries))

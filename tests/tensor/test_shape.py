@@ -158,6 +158,21 @@ def test_reshape_infer_shape(rng):
     check_infer_shape(T.reshape(xs, (6, -1)), [xs], [xv])
 
 
+def test_reshape_infer_shape_reads_lengths_as_they_are():
+    """An entry that is a length of a tensor (or a constant >= 0) cannot be the -1 to
+    infer: it is the output length itself, so shape reasoning sees it (a symbolic
+    entry may be -1 and gets a switch)."""
+    x = T.matrix("x")
+    y = T.tensor3("y")
+    n = T.lscalar("n")
+    r = T.reshape(y, (x.shape[0], 4, n))
+    shapes = r.owner.op.infer_shape(None, r.owner, [tuple(T.shape_i(y, d) for d in range(3))])[0]
+    assert shapes[0].owner.op == T.Shape_i(0) and shapes[0].owner.inputs[0] is x
+    assert T.get_scalar_constant_value(shapes[1]) == 4
+    assert shapes[2].owner.op.scalar_op.name == "switch"
+    check_infer_shape(r, [x, y, n], [np.zeros((2, 1)), np.zeros((2, 3, 4)), 3])
+
+
 def test_reshape_symbolic_shape_from_other_tensor(mode, rng):
     x = T.vector("x", dtype="int32")
     y = T.matrix("y")

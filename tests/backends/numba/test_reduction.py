@@ -213,3 +213,32 @@ def test_pairwise_and_block_sums_bit_for_bit(rng):
         want = want + np.sum(flat[lo:lo + 8192])
     assert _same_bits(block_sum(t, -0.0), want, "float64")
     assert _same_bits(block_sum(m[:10, ::3].T, -0.0), np.sum(m[:10, ::3].T.copy()), "float64")
+
+
+def test_short_static_last_axis_is_summed_inline_bit_for_bit(rng):
+    """A reduced last axis of static length up to INLINE_PAIRWISE is summed by lines in
+    the kernel (no pairwise_sum call per row), with pairwise_sum's additions in its
+    order: the bits of np.sum (float) and of the pairwise recursion (complex)."""
+    from backends.numba.dispatch.reduction import INLINE_PAIRWISE
+
+    lengths = (1, 7, 8, 13, 24, INLINE_PAIRWISE, INLINE_PAIRWISE + 1)
+    xs = [T.tensor("float64", shape=(None, n), name=f"x{n}") for n in lengths]
+    t = T.tensor("float32", shape=(2, None, 9), name="t")
+    z = T.tensor("complex128", shape=(None, 11), name="z")
+    outs = [x.sum(axis=1) for x in xs] + [t.sum(axis=2), t.sum(axis=(0, 2)), z.sum(axis=1)]
+    for out, n in zip(outs, lengths):
+        inline = "pairwise_sum" not in kernel_for(out.owner).source
+        assert inline == (n <= INLINE_PAIRWISE), n
+    f = sg.function(xs + [t, z], outs, mode="numba")
+    values = [rng.normal(size=(5, n)) * 10.0 ** rng.integers(-8, 8, size=(5, n))
+              for n in lengths]
+    tv = rng.normal(size=(2, 3, 9)).astype("float32")
+    zv = rng.normal(size=(4, 11)) + 1j * rng.normal(size=(4, 11))
+    got = f(*values, tv, zv)
+    for g, v in zip(got, values):
+        assert _same_bits(g, np.sum(v, axis=1), "float64")
+    assert _same_bits(got[-3], np.sum(tv, axis=2), "float32")
+    assert _same_bits(got[-2], np.sum(tv, axis=(0, 2)), "float32")
+    zero = np.complex128(complex(-0.0, -0.0))
+    want = [np.complex128(0) + _pairwise_reference(row, zero) for row in zv]
+    assert _same_bits(got[-1], want, "complex128")
