@@ -54,9 +54,9 @@ def _scalar_exact(sop, in_dtypes, out_dtypes) -> bool:
     if isinstance(sop, Composite):
         return all(_scalar_exact(n.op, [i.type.dtype for i in n.inputs],
                                  [o.type.dtype for o in n.outputs]) for n in sop.nodes)
-    dtypes = list(in_dtypes) + list(out_dtypes)
     if isinstance(sop, Cast):
         return True
+    dtypes = list(in_dtypes) + list(out_dtypes)
     name = sop.name
     if any(d.startswith("complex") for d in dtypes):
         return name in _EXACT_COMPLEX
@@ -85,7 +85,7 @@ def _exact_on_interpreter(node) -> bool:
                                      "logical_and", "logical_or", "bitwise_and",
                                      "bitwise_or", "bitwise_xor") or \
             all(not o.type.dtype.startswith(("float", "complex")) for o in node.outputs)
-    if isinstance(op, (reduction._ArgReduce,)):
+    if isinstance(op, reduction._ArgReduce):
         return True
     if isinstance(op, creation.ARange):
         return not node.outputs[0].type.dtype.startswith(("float", "complex"))

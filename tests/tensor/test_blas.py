@@ -14,16 +14,10 @@ from symgraph.printing import debugprint
 from symgraph.tensor.blas import Gemm, gemm, gemm_no_inplace
 from symgraph.tensor.type import TensorType
 from tests.tensor.test_dot_grad import check_rop, known_grad
+from tests.tensor.test_slinalg import rand
 from tests.utils import assert_allclose, check_infer_shape
 
 DTYPES = ["float32", "float64", "complex64", "complex128"]
-
-
-def rand(rng, shape, dtype="float64"):
-    x = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * rng.standard_normal(shape)
-    return np.asarray(x, dtype=dtype)
 
 
 def mat(dtype="float64", shape=(None, None), name=None):

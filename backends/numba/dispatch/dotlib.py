@@ -176,12 +176,17 @@ def _blas_mm(typingctx, a, b, out):
                         _branch(builder, y_f, gemv_right)
                     with mm_:
                         _branch(builder, x_f, gemm)
-        for copied, value in ((x_copied, xv), (y_copied, yv)):
-            if copied is not None:
-                with builder.if_then(copied, likely=False):
-                    context.nrt.decref(builder, c_ty, value)
+        _release(context, builder, c_ty, ((x_copied, xv), (y_copied, yv)))
         return cgutils.true_bit
     return sig, codegen
+
+
+def _release(context, builder, c_ty, operands):
+    """Free the operands ``_operand`` copied (``copied`` set at run time)."""
+    for copied, value in operands:
+        if copied is not None:
+            with builder.if_then(copied, likely=False):
+                context.nrt.decref(builder, c_ty, value)
 
 
 def _call_gemm(context, builder, dtype, x, x_f, y, y_f, o, n, alpha, beta):
@@ -245,10 +250,7 @@ def _blas_gemm(typingctx, alpha, a, b, beta, out):
             _branch(builder, y_f, lambda fy: _call_gemm(context, builder, dtype, x, fx, y, fy,
                                                          o, n, *slots))
         _branch(builder, x_f, call)
-        for copied, value in ((x_copied, xv), (y_copied, yv)):
-            if copied is not None:
-                with builder.if_then(copied, likely=False):
-                    context.nrt.decref(builder, c_ty, value)
+        _release(context, builder, c_ty, ((x_copied, xv), (y_copied, yv)))
         return cgutils.true_bit
     return sig, codegen
 

@@ -17,6 +17,7 @@ from symgraph.compile.mode import Mode
 from symgraph.graph.utils import ShapeError
 from symgraph.tensor.blas import gemm
 from tests.backends.numba import utils as nb
+from tests.backends.numba.test_dotlib import _random, _views
 
 NUMBA = Mode("numba", optimizer=None)  # no rewrite: the graph keeps the nodes under test
 PY = Mode("py", optimizer=None)
@@ -28,20 +29,6 @@ check_same = nb.check_same
 @numba.njit
 def _gemm(z, alpha, x, y, beta, out):
     dotlib.gemm(z[::1, ::1], alpha, x[::1, ::1], y[::1, ::1], beta, out)
-
-
-def _random(rng, shape, dtype="float64"):
-    x = rng.normal(size=shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * rng.normal(size=shape)
-    return x.astype(dtype)
-
-
-def _views(x):
-    """x as C-, F-contiguous and strided (neither) arrays of the same values."""
-    wide = np.zeros((x.shape[0], 2 * x.shape[1]), x.dtype)
-    wide[:, ::2] = x
-    return {"C": x, "F": np.asfortranarray(x), "S": wide[:, ::2]}
 
 
 def _blas_reference(z, alpha, x, y, beta):
