@@ -337,10 +337,11 @@ def _pade(A, m):
     eye = np.eye(A.shape[0], dtype=A.dtype)
     A2 = _prod(A, A)
     if m < 13:
-        P = eye
+        P = A2  # A^2j, from j = 1 (no product with the identity)
         odd, even = b[1] * eye, b[0] * eye
         for j in range(1, (m - 1) // 2 + 1):
-            P = _prod(P, A2)
+            if j > 1:
+                P = _prod(P, A2)
             odd += b[2 * j + 1] * P
             even += b[2 * j] * P
         return _prod(A, odd), even
@@ -390,12 +391,13 @@ def _pade_frechet(A, E, m):
     A2 = _prod(A, A)
     M2 = _prod(A, E) + _prod(E, A)
     if m < 13:
-        P, M = eye, np.zeros_like(A)
+        P, M = A2, M2  # j = 1 without products with the identity and zeros
         odd, even = b[1] * eye, b[0] * eye
         dodd, LV = np.zeros_like(A), np.zeros_like(A)
         for j in range(1, (m - 1) // 2 + 1):
-            M = _prod(M, A2) + _prod(P, M2)
-            P = _prod(P, A2)
+            if j > 1:
+                M = _prod(M, A2) + _prod(P, M2)
+                P = _prod(P, A2)
             odd += b[2 * j + 1] * P
             even += b[2 * j] * P
             dodd += b[2 * j + 1] * M
