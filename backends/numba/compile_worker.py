@@ -30,21 +30,37 @@ _running: set = set()
 _running_lock = threading.Lock()
 
 
+def _worker_slots() -> int:
+    """How many workers compile at once: one per CPU this process may use, less the
+    one its own calls run on (at least one). Every tiered function starts a worker;
+    a program that makes fifty would otherwise start fifty numba processes at once,
+    each slower than the one before, and all of them late."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, cpus - 1)
+
+
+_slots = threading.BoundedSemaphore(_worker_slots())
+
+
 def compile_in_worker(module: str, sig, cache_dir: str) -> None:
     """Compile ``module.graph`` for ``sig`` in a new process (filling the disk cache
     under ``cache_dir``, config.cache_dir when the graph was made); raises
     RuntimeError with the worker's error output if it fails."""
     job = {"path": [p for p in sys.path if isinstance(p, str)], "cache_dir": cache_dir,
            "module": module, "sig": sig}
-    proc = subprocess.Popen([sys.executable, "-c", _BOOT], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    with _running_lock:
-        _running.add(proc)
-    try:
-        _, err = proc.communicate(pickle.dumps(job))
-    finally:
+    with _slots:  # queue behind the workers already compiling
+        proc = subprocess.Popen([sys.executable, "-c", _BOOT], stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         with _running_lock:
-            _running.discard(proc)
+            _running.add(proc)
+        try:
+            _, err = proc.communicate(pickle.dumps(job))
+        finally:
+            with _running_lock:
+                _running.discard(proc)
     if proc.returncode != 0:
         raise RuntimeError(f"the compile worker for {module} failed (exit {proc.returncode}): "
                            f"{err.decode(errors='replace')[-2000:]}")

@@ -41,7 +41,7 @@ _EXACT_REAL = frozenset((
     "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift",
 ))
 # integer-only ones (their float versions involve fmod/floor sequences)
-_EXACT_INT = frozenset(("int_div", "mod"))
+_EXACT_INT = frozenset(("int_div", "mod", "minimum", "maximum"))
 # exact for complex values too (no rounding, or one rounding per part)
 _EXACT_COMPLEX = frozenset(("add", "sub", "neg", "identity", "real", "imag", "conj",
                             "eq", "neq", "second"))
@@ -179,6 +179,10 @@ def step_for(node):
         if _makes_new_arrays(node):
             return _c_order(node.op.perform)
         return node.op.perform
+    from backends.numba.numpy_twins import numpy_twin
+    t = numpy_twin(node)
+    if t is not None:
+        return t
     t = _twin(node)
     if t == "perform":
         return node.op.perform
