@@ -28,13 +28,32 @@ Random draws and other values computed from non-tensor loop states cannot be
 recomputed backwards: scan() stores them as extra (hidden) outputs, and the
 backward step reads those. The step's recurrent outputs, which the forward loop keeps
 anyway, are read back the same way instead of being recomputed.
+
+So are the step's products and factorisations (Dot, solves, decompositions: see
+_costly) that the backward step needs and that change from step to step: the
+gradient asks for a copy of the forward loop with those values as extra stacked
+outputs, over the same inputs, and the rewrite scan_merge
+(symgraph/scan/rewriting.py) folds that copy into the forward loop, so each such
+value is computed once, forwards, and only read backwards (softmax(h W_y + b)
+costs the backward step its elementwise part, not the product). Cheaper values
+stay recomputed: storing them costs about what computing them does, and the
+rewrites of the backward step (softmax-crossentropy's gradient, say) need to see
+the expressions they come from. Not under classic truncation: there a stored value
+would move where second derivatives enter the forward loop's aged windows (a step
+later than the recurrent row it is computed from), changing what they keep.
 """
 
 from __future__ import annotations
 
-from symgraph.graph.basic import ancestors, clone_get_equiv, clone_replace, io_toposort
+from symgraph.graph.basic import (
+    Variable, ancestors, clone_get_equiv, clone_replace, io_toposort,
+)
 from symgraph.scan.op import Scan
 from symgraph.tensor.type import TensorType
+
+# read the forward step's products and factorisations back rather than recompute them
+# (see the module docstring); False recomputes every intermediate backwards
+STORE_COSTLY = True
 
 
 def _T():
@@ -84,6 +103,40 @@ def _is_accumulator(out, state, others):
         return False
     rest = [i for i in node.inputs if i is not state]
     return len(rest) == len(node.inputs) - 1 and state not in ancestors(rest)
+
+
+_COSTLY_OPS = None
+
+
+def _costly(node):
+    """Whether ``node`` costs clearly more than reading its result back: a matrix
+    product or a linear-algebra routine (O(n^3) or O(n^2) work for O(n^2) or O(n)
+    values). Elementwise ops, reductions and reshapes are not."""
+    global _COSTLY_OPS
+    if _COSTLY_OPS is None:
+        from symgraph.tensor.dot import BatchedDot, Dot, MatMul, TensorDot
+        from symgraph.tensor.linalg_utils import MatrixOp
+        from symgraph.tensor.slinalg import Cholesky, SolveContinuousLyapunov, _Solver
+        from symgraph.tensor.slinalg_expm import Expm, ExpmFrechet
+        from symgraph.tensor.slinalg_lu import LU, LUFactor
+        _COSTLY_OPS = (Dot, MatMul, TensorDot, BatchedDot, MatrixOp, _Solver, Cholesky,
+                       SolveContinuousLyapunov, Expm, ExpmFrechet, LU, LUFactor)
+    return isinstance(node.op, _COSTLY_OPS)
+
+
+def _costly_to_store(b_out, stored, forward_vars, varying):
+    """The forward step's costly values (see _costly) the backward outputs ``b_out``
+    need, given that the values in ``stored`` are read back already: those that vary
+    from step to step (in ``varying``) and are not reached only through another one
+    chosen (the product under a stored product is not needed)."""
+    block = set(stored)
+    cands = [v for v in ancestors(b_out, blockers=block)
+             if v not in block and v in varying and v in forward_vars and v.owner is not None
+             and isinstance(v.type, TensorType) and _costly(v.owner)]
+    if not cands:
+        return []
+    reached = set(ancestors(b_out, blockers=block | set(cands)))
+    return [v for v in cands if v in reached]
 
 
 def _frontier_vars(inputs, outputs, states):
@@ -325,6 +378,16 @@ def scan_L_op(op, inputs, outputs, output_grads):
                 not isinstance(o.type, TensorType):
             continue
         stored[o] = outputs[k][ks[k]:ks[k] + n]
+    if STORE_COSTLY and not classic:
+        orig_of = {nv: v for v, nv in memo.items() if isinstance(v, Variable)}
+        varying = set(seq_p) | {p for ps in tap_p for p in ps} | set(st_p)
+        for node in io_toposort(new_in, outs):
+            if any(i in varying for i in node.inputs):
+                varying.update(node.outputs)
+        extra = _costly_to_store(b_out, stored, orig_of, varying)
+        if extra:
+            stored.update(zip(extra, _forward_with_outputs(
+                op, inputs, [orig_of[v] for v in extra], n)))
     fr_p = {f: f.type("stored") for f in stored}
     if fr_p:
         b_out = clone_replace(b_out, fr_p)
@@ -437,6 +500,22 @@ def scan_L_op(op, inputs, outputs, output_grads):
         else:
             grads.append(undefined.get(ns_p[j], disc()))
     return grads
+
+
+def _forward_with_outputs(op, inputs, inner_vars, n):
+    """The values of the forward step's ``inner_vars`` at every step, stacked: from a
+    copy of ``op`` with them as extra nit_sot outputs, applied to the same
+    ``inputs`` (scan_merge makes the two loops one)."""
+    k = op.n_rec + op.n_nit
+    outs = list(op.inner_outputs)
+    ext = Scan(op.inner_inputs, outs[:k] + list(inner_vars) + outs[k:], n_seqs=op.n_seqs,
+               rec_taps=op.rec_taps, n_nit=op.n_nit + len(inner_vars),
+               n_states=op.n_states, as_while=op.as_while,
+               truncate_gradient=op.truncate_gradient, truncate_style=op.truncate_style,
+               name=op.name, mode=op.mode, go_backwards=op.go_backwards,
+               inner_rewritten=op.inner_rewritten)
+    res = ext(*inputs, return_list=True)
+    return [res[k + e][:n] for e in range(len(inner_vars))]
 
 
 __all__ = ["scan_L_op"]

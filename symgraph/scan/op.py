@@ -291,6 +291,8 @@ class Scan(Op):
         d["_fn"] = None
         d.pop("_shape_fn", None)
         d.pop("_rewritten", None)
+        d.pop("_pruned", None)
+        d.pop("_inner_deps", None)
         return d
 
     # ------------------------------------------------------------------ running

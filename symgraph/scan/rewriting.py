@@ -14,16 +14,24 @@ and dropped from the node's inputs, as Theano's scan optimisations did: the body
 rewrites and static shapes then see the value (scan() hoists loop-invariant
 expressions, constants included, out of the body into non-sequences). A
 non-sequence that is a length of another one becomes that length inside the body.
+
+On the outer graph, earlier (canonicalize): outputs of a loop that nothing reads
+go, with the body's nodes and the inputs only they needed
+(scan_remove_unused_outputs; the gradient of a loop computes the gradient of every
+sequence, wanted or not); and loops of the same length that do not depend on each
+other become one (scan_merge), which is how the gradient gets the forward step's
+products stored rather than recomputed (see symgraph/scan/grad.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from symgraph.graph.basic import Constant, clone_replace
+from symgraph.graph.basic import Constant, ancestors, clone_replace
 from symgraph.graph.rewriting.basic import node_rewriter
 from symgraph.graph.rewriting.db import register
 from symgraph.scan.op import Scan
+from symgraph.scan.utils import graph_signature
 from symgraph.tensor.shape import Shape_i
 from symgraph.tensor.type import TensorType
 
@@ -106,6 +114,275 @@ def without_known_nonseqs(op, inputs):
     return new, list(inputs[:start]) + keep
 
 
+def _inner_dependencies(op):
+    """For each inner output, the positions of the inner inputs it depends on
+    (cached on the op: the analysis walks the whole body)."""
+    deps = op.__dict__.get("_inner_deps")
+    if deps is None:
+        position = {v: k for k, v in enumerate(op.inner_inputs)}
+        deps = op._inner_deps = tuple(
+            frozenset(position[a] for a in ancestors([o]) if a in position)
+            for o in op.inner_outputs)
+    return deps
+
+
+def _layout(op):
+    """Positions in ``op.inner_inputs``: (sequences, taps per recurrent output,
+    states, non-sequences) as lists of ints."""
+    seqs = list(range(op.n_seqs))
+    taps, k = [], op.n_seqs
+    for t in op.rec_taps:
+        taps.append(list(range(k, k + len(t))))
+        k += len(t)
+    states = list(range(k, k + op.n_states))
+    nonseqs = list(range(k + op.n_states, len(op.inner_inputs)))
+    return seqs, taps, states, nonseqs
+
+
+def without_unused_outputs(op, used):
+    """The parts of ``op`` that the outputs marked in ``used`` (one bool per outer
+    output) need: (new op, outer input positions kept, outer output positions kept),
+    or None when everything is needed.
+
+    A recurrent output or state nobody reads outside stays when a kept inner output
+    reads its previous values (its taps or state input), found by closing over the
+    inner graph's dependencies; a nit_sot output goes as soon as it is unused. The
+    stopping condition always stays. Inner inputs that no kept output reads go with
+    their outer inputs (sequences, non-sequences), so the loop neither computes nor
+    reads what no one asked for (the x-gradient of BPTT, say, when x is data)."""
+    n_rec, n_nit, n_st = op.n_rec, op.n_nit, op.n_states
+    key = tuple(bool(u) for u in used)
+    cache = op.__dict__.setdefault("_pruned", {})
+    if key in cache:
+        return cache[key]
+    deps = _inner_dependencies(op)
+    seqs, taps, states, nonseqs = _layout(op)
+    tap_owner = {p: i for i, ps in enumerate(taps) for p in ps}
+    state_owner = {p: j for j, p in enumerate(states)}
+    keep_out = [bool(u) for u in used] + [True] * int(op.as_while)
+    todo = [k for k, u in enumerate(keep_out) if u]
+    needed = set()
+    while todo:
+        k = todo.pop()
+        for p in deps[k] - needed:
+            needed.add(p)
+            if p in tap_owner:
+                out = tap_owner[p]
+            elif p in state_owner:
+                out = n_rec + n_nit + state_owner[p]
+            else:
+                continue
+            if not keep_out[out]:
+                keep_out[out] = True
+                todo.append(out)
+    if all(keep_out) and needed.issuperset(seqs + nonseqs):
+        cache[key] = None
+        return None
+    rec_kept = [i for i in range(n_rec) if keep_out[i]]
+    nit_kept = [l for l in range(n_nit) if keep_out[n_rec + l]]
+    st_kept = [j for j in range(n_st) if keep_out[n_rec + n_nit + j]]
+    seq_kept = [j for j, p in enumerate(seqs) if p in needed]
+    ns_kept = [j for j, p in enumerate(nonseqs) if p in needed]
+    ins = op.inner_inputs
+    new_inputs = [ins[seqs[j]] for j in seq_kept] + \
+        [ins[p] for i in rec_kept for p in taps[i]] + \
+        [ins[states[j]] for j in st_kept] + [ins[nonseqs[j]] for j in ns_kept]
+    outs = op.inner_outputs
+    new_outputs = [outs[i] for i in rec_kept] + [outs[n_rec + l] for l in nit_kept] + \
+        [outs[n_rec + n_nit + j] for j in st_kept] + ([outs[-1]] if op.as_while else [])
+    new = Scan(new_inputs, new_outputs, n_seqs=len(seq_kept),
+               rec_taps=[op.rec_taps[i] for i in rec_kept], n_nit=len(nit_kept),
+               n_states=len(st_kept), as_while=op.as_while,
+               truncate_gradient=op.truncate_gradient, truncate_style=op.truncate_style,
+               name=op.name, mode=op.mode, go_backwards=op.go_backwards,
+               inner_rewritten=op.inner_rewritten)
+    s_seq, s_rec, s_st, s_ns = op.outer_slices()
+    in_kept = [0] + [s_seq.start + j for j in seq_kept] + [s_rec.start + i for i in rec_kept] \
+        + [s_st.start + j for j in st_kept] + [s_ns.start + j for j in ns_kept]
+    out_kept = rec_kept + [n_rec + l for l in nit_kept] + [n_rec + n_nit + j for j in st_kept]
+    cache[key] = (new, in_kept, out_kept)
+    return cache[key]
+
+
+def _remove_unused_outputs(fgraph, node):
+    used = [bool(fgraph.clients.get(o)) for o in node.outputs]
+    if not any(used):
+        return None  # the node itself is about to go
+    pruned = without_unused_outputs(node.op, used)
+    if pruned is None:
+        return None
+    op, in_kept, out_kept = pruned
+    outs = op.make_node(*[node.inputs[k] for k in in_kept]).outputs
+    return {node.outputs[k]: o for k, o in zip(out_kept, outs)}
+
+
+@register("fast_run", "scan", "scan_prune", phase="canonicalize")
+@node_rewriter([Scan])
+def scan_remove_unused_outputs(fgraph, node):
+    """Drop the outputs of a loop that nothing reads, with the inner nodes that only
+    fed them and the inputs they alone read (see without_unused_outputs)."""
+    return _remove_unused_outputs(fgraph, node)
+
+
+@register("fast_run", "scan", "scan_prune", phase="fusion")
+@node_rewriter([Scan])
+def scan_remove_unused_outputs_late(fgraph, node):
+    """scan_remove_unused_outputs again, for reads the phases after canonicalize
+    removed (a shape taken from an output, say, replaced by its inferred length)."""
+    return _remove_unused_outputs(fgraph, node)
+
+
+def _carried(op):
+    """The inner outputs that feed the next step (recurrent values, states) and the
+    stopping condition: what makes two loops over the same inputs take the same
+    path."""
+    outs = op.inner_outputs
+    k = op.n_rec + op.n_nit
+    return outs[:op.n_rec] + outs[k:]
+
+
+def _settings(op):
+    return (op.truncate_gradient, op.truncate_style, op.go_backwards)
+
+
+def _same_path(op1, op2):
+    return (_settings(op1) == _settings(op2) and op1.n_seqs == op2.n_seqs
+            and op1.rec_taps == op2.rec_taps and op1.n_states == op2.n_states
+            and op1.as_while == op2.as_while
+            and [v.type for v in op1.inner_inputs] == [v.type for v in op2.inner_inputs]
+            and graph_signature(op1.inner_inputs, _carried(op1))
+            == graph_signature(op2.inner_inputs, _carried(op2)))
+
+
+def _scan_like(op1, inner_inputs, inner_outputs, **layout):
+    return Scan(inner_inputs, inner_outputs, truncate_gradient=op1.truncate_gradient,
+                truncate_style=op1.truncate_style, name=op1.name, mode=op1.mode,
+                go_backwards=op1.go_backwards, **layout)
+
+
+def _merge_same_path(node1, node2):
+    """Loops over the very same inputs carrying the same recurrences: one loop, op1's
+    recurrences and states, both sets of stacked outputs (those op1 has already,
+    structurally, are shared)."""
+    op1, op2 = node1.op, node2.op
+    k1 = op1.n_rec + op1.n_nit
+    sig1 = {}
+    for l, o in enumerate(op1.inner_outputs[op1.n_rec:k1]):
+        sig1.setdefault(graph_signature(op1.inner_inputs, [o]), l)
+    where, added = [], []
+    for o in op2.inner_outputs[op2.n_rec:op2.n_rec + op2.n_nit]:
+        l = sig1.get(graph_signature(op2.inner_inputs, [o]))
+        if l is None:
+            l = op1.n_nit + len(added)
+            added.append(o)
+        where.append(l)
+    if added:
+        added = clone_replace(added, dict(zip(op2.inner_inputs, op1.inner_inputs)))
+    outs = op1.inner_outputs
+    new = _scan_like(op1, op1.inner_inputs, outs[:k1] + list(added) + outs[k1:],
+                     n_seqs=op1.n_seqs, rec_taps=op1.rec_taps, n_nit=op1.n_nit + len(added),
+                     n_states=op1.n_states, as_while=op1.as_while)
+    r, n_nit = new.n_rec, new.n_nit
+    map1 = list(range(k1)) + [r + n_nit + j for j in range(op1.n_states)]
+    map2 = list(range(op2.n_rec)) + [r + l for l in where] + \
+        [r + n_nit + j for j in range(op2.n_states)]
+    return new, list(node1.inputs), map1, map2
+
+
+def _fuse(node1, node2):
+    """Independent loops of the same length (no stopping condition): one loop whose
+    body holds both bodies side by side; an outer sequence or non-sequence both
+    read becomes one inner input, so the body's rewrites share what both compute
+    from it."""
+    op1, op2 = node1.op, node2.op
+    sq1, rc1, st1, ns1 = op1.outer_slices()
+    sq2, rc2, st2, ns2 = op2.outer_slices()
+    in1, in2 = node1.inputs, node2.inputs
+    share = {}  # op2's inner input -> op1's, for shared outer sequences / non-sequences
+    for outer2, inner2, outer1, inner1 in (
+            (in2[sq2], op2.inner_seqs(), in1[sq1], op1.inner_seqs()),
+            (in2[ns2], op2.inner_nonseqs(), in1[ns1], op1.inner_nonseqs())):
+        first = {}
+        for v, p in zip(outer1, inner1):
+            first.setdefault(v, p)
+        for v, p in zip(outer2, inner2):
+            if v in first and first[v].type == p.type:
+                share[p] = first[v]
+    seqs2 = [(v, p) for v, p in zip(in2[sq2], op2.inner_seqs()) if p not in share]
+    nons2 = [(v, p) for v, p in zip(in2[ns2], op2.inner_nonseqs()) if p not in share]
+    outs2 = clone_replace(op2.inner_outputs, share) if share else op2.inner_outputs
+    taps1 = [p for i in range(op1.n_rec) for p in op1.inner_taps(i)]
+    taps2 = [p for i in range(op2.n_rec) for p in op2.inner_taps(i)]
+    inner_in = (op1.inner_seqs() + [p for _, p in seqs2] + taps1 + taps2
+                + op1.inner_states() + op2.inner_states()
+                + op1.inner_nonseqs() + [p for _, p in nons2])
+    o1 = op1.inner_outputs
+    r1, r2 = op1.n_rec, op2.n_rec
+    n1, n2 = op1.n_nit, op2.n_nit
+    inner_out = (o1[:r1] + outs2[:r2] + o1[r1:r1 + n1] + outs2[r2:r2 + n2]
+                 + o1[r1 + n1:] + outs2[r2 + n2:])
+    new = _scan_like(op1, inner_in, inner_out, n_seqs=op1.n_seqs + len(seqs2),
+                     rec_taps=op1.rec_taps + op2.rec_taps, n_nit=n1 + n2,
+                     n_states=op1.n_states + op2.n_states)
+    outer = ([in1[0]] + list(in1[sq1]) + [v for v, _ in seqs2] + list(in1[rc1])
+             + list(in2[rc2]) + list(in1[st1]) + list(in2[st2]) + list(in1[ns1])
+             + [v for v, _ in nons2])
+    r, n = r1 + r2, n1 + n2
+    map1 = list(range(r1)) + [r + l for l in range(n1)] + \
+        [r + n + j for j in range(op1.n_states)]
+    map2 = [r1 + i for i in range(r2)] + [r + n1 + l for l in range(n2)] + \
+        [r + n + op1.n_states + j for j in range(op2.n_states)]
+    return new, outer, map1, map2
+
+
+def merged(node1, node2):
+    """One Scan doing the work of the Scan nodes ``node1`` and ``node2``, which run the
+    same number of steps (the same n_steps variable) and do not depend on each
+    other: (op, outer inputs, new output position of each output of node1, same of
+    node2), or None when they cannot be one loop (different truncation settings, or
+    stopping conditions that are not the same)."""
+    op1, op2 = node1.op, node2.op
+    same_inputs = len(node1.inputs) == len(node2.inputs) and \
+        all(a is b for a, b in zip(node1.inputs, node2.inputs))
+    if same_inputs and _same_path(op1, op2):
+        return _merge_same_path(node1, node2)
+    if op1.as_while or op2.as_while or _settings(op1) != _settings(op2):
+        return None
+    return _fuse(node1, node2)
+
+
+def _depends_on(node, other):
+    """Whether ``node`` reads, through any path, an output of ``other``."""
+    return any(v.owner is other for v in ancestors(node.inputs))
+
+
+@register("fast_run", "scan", phase="canonicalize")
+@node_rewriter([Scan])
+def scan_merge(fgraph, node):
+    """Loops of the same length that do not depend on each other become one loop
+    (merged): one pass over the steps, and one body whose rewrites share what both
+    compute from the same inputs. Over the very same inputs with the same
+    recurrences, the recurrences are computed once. The gradient of a loop asks for
+    such a twin of the forward loop, with the products its backward step needs as
+    extra outputs (symgraph/scan/grad.py): merged, the forward loop computes them
+    once and stores them, and the backward loop only reads them."""
+    for client, _ in list(fgraph.clients.get(node.inputs[0], ())):
+        if client is node or not isinstance(getattr(client, "op", None), Scan) or \
+                client.inputs[0] is not node.inputs[0]:
+            continue
+        if _depends_on(client, node) or _depends_on(node, client):
+            continue
+        res = merged(node, client)
+        if res is None:
+            continue
+        op, outer, map1, map2 = res
+        outs = op.make_node(*outer).outputs
+        repl = {o: outs[k] for o, k in zip(node.outputs, map1)}
+        repl.update({o: outs[k] for o, k in zip(client.outputs, map2)})
+        return repl
+    return None
+
+
 @register("fast_run", "scan", phase="fusion")
 @node_rewriter([Scan])
 def scan_inner_rewrite(fgraph, node):
@@ -121,4 +398,5 @@ def scan_inner_rewrite(fgraph, node):
     return outs
 
 
-__all__ = ["scan_inner_rewrite", "rewritten_op", "without_known_nonseqs"]
+__all__ = ["merged", "rewritten_op", "scan_inner_rewrite", "scan_merge",
+           "scan_remove_unused_outputs", "without_known_nonseqs", "without_unused_outputs"]

@@ -404,7 +404,10 @@ def test_identical_scans_merge_and_different_ones_do_not():
     c, _ = scan(lambda v: T.sin(v), sequences=x)
     assert a.owner.op == b.owner.op and hash(a.owner.op) == hash(b.owner.op)
     assert a.owner.op != c.owner.op
-    f = sg.function([x], [a, b, c])
+    # equal ops merge as nodes; the sin loop stays apart (scan_merge, the fusion of
+    # loops of the same length, would join it too: see test_rewriting.py)
+    from symgraph.compile.mode import get_mode
+    f = sg.function([x], [a, b, c], mode=get_mode().excluding("scan_merge"))
     assert len(scan_nodes(f)) == 2
     got = f(np.arange(3.0))
     assert_allclose(got[0], np.exp(np.arange(3.0)))
