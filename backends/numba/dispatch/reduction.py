@@ -188,8 +188,19 @@ def block_sum(a, zero):
     n = a.size
     # C-ordered memory that numba typed with another layout (a view, say) is summed
     # as one block as well: the sum must not depend on what numba knew of the layout
-    # (the interpreter's tier, exact.py, sees the same array with its real layout)
-    whole = n <= 8192 or a.flags.c_contiguous
+    # (the interpreter's tier, exact.py, sees the same array with its real layout).
+    # NumPy's rule, not numba's flag: an axis of length 1 places no condition on its
+    # stride wherever it stands (a DimShuffle'd axis has stride 0 here, another one
+    # in NumPy's view)
+    whole = n <= 8192
+    if not whole:
+        whole = True
+        expected = a.itemsize
+        for ax in range(a.ndim - 1, -1, -1):
+            if a.shape[ax] > 1:
+                if a.strides[ax] != expected:
+                    whole = False
+                expected *= a.shape[ax]
     buf = _buffer(a, n if whole else 8192)
     res = zero
     k = 0
