@@ -20,7 +20,7 @@ from __future__ import annotations
 from importlib import import_module
 
 _FACTORIES: dict = {}
-_MODULES = ("dot", "elemwise", "nnet", "reduction")
+_MODULES = ("dot", "elemwise", "nnet", "reduction", "slinalg")
 _loaded = False
 
 
