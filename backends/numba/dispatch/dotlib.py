@@ -294,6 +294,49 @@ def _is_bool(typingctx, x):
     return types.boolean(x), codegen
 
 
+@intrinsic
+def _is_integer(typingctx, x):
+    """True (a constant) for an integer array: its sums do not depend on their order."""
+    def codegen(context, builder, sig, args):
+        return cgutils.true_bit if isinstance(x.dtype, types.Integer) else cgutils.false_bit
+    return types.boolean(x), codegen
+
+
+@intrinsic
+def _is_complex(typingctx, x):
+    """True (a constant) for a complex array."""
+    def codegen(context, builder, sig, args):
+        return cgutils.true_bit if isinstance(x.dtype, types.Complex) else cgutils.false_bit
+    return types.boolean(x), codegen
+
+
+@intrinsic
+def _scalar_of(typingctx, v, x):
+    """The scalar ``v`` cast to array ``x``'s dtype."""
+    def codegen(context, builder, sig, args):
+        return context.cast(builder, args[0], v, x.dtype)
+    return x.dtype(v, x), codegen
+
+
+@intrinsic
+def _zero(typingctx, x):
+    """0 in the type the products of array ``x``'s dtype accumulate in (``_widen``'s):
+    a sum started from a plain 0 would be typed int64, or float64 for float32."""
+    dt = x.dtype
+    if isinstance(dt, types.Boolean):
+        to = types.int64
+    elif isinstance(dt, types.Integer):
+        to = types.int64 if dt.signed else types.uint64
+    elif isinstance(dt, (types.Float, types.Complex)):
+        to = dt
+    else:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return context.get_constant_null(to)
+    return to(x), codegen
+
+
 @numba.njit(**_OPTS)
 def mm(a, b, out):
     """out[...] = a @ b for 2-d ``a``, ``b`` of one dtype; ``out`` C-contiguous.
@@ -316,8 +359,20 @@ def mm(a, b, out):
         return
     if m * n * k > _SMALL and _blas_mm(a, b, out):
         return
-    # a plain loop: small float products (a BLAS call costs more) and integers;
-    # out[i, :] += a[i, p] * b[p, :] in p's order
+    # a plain loop: small float products (a BLAS call costs more) and integers. Each
+    # out[i, j] is 0 + a[i, 0] * b[0, j] + a[i, 1] * b[1, j] + ..., added in p's order
+    # by either loop (the same bits): one sum per element kept in a local (3-7x faster
+    # than the other for a matrix-vector product, 1.2-1.5x for small square ones), or
+    # whole rows, out[i, :] += a[i, p] * b[p, :], which vectorise along j: as fast
+    # once n >= 4k, and for integers (whose widening vectorises too) once n > 4
+    if n <= 4 if _is_integer(out) else n < 4 * k:
+        for i in range(m):
+            for j in range(n):
+                acc = _zero(out)
+                for p in range(k):
+                    acc += _widen(a[i, p]) * _widen(b[p, j])
+                out[i, j] = acc
+        return
     for i in range(m):
         for j in range(n):
             out[i, j] = 0
@@ -345,6 +400,10 @@ def gemm(z, alpha, x, y, beta, out):
     if y.shape[0] != k or z.shape[0] != m or z.shape[1] != n or \
             out.shape[0] != m or out.shape[1] != n:
         raise ValueError("gemm: the shapes of z, x, y and out do not agree")
+    # in out's dtype, as BLAS takes them (the kernel passes them so): the loops'
+    # arithmetic then stays in that dtype
+    alpha = _scalar_of(alpha, out)
+    beta = _scalar_of(beta, out)
     big = alpha != 0 and m * n * k > _SMALL
     if beta != 0 or not big:
         for i in range(m):
@@ -352,11 +411,22 @@ def gemm(z, alpha, x, y, beta, out):
                 out[i, j] = z[i, j] if beta != 0 else 0
     if big and _blas_gemm(alpha, x, y, beta, out):
         return
-    # a plain loop: out = beta * z, then out[i, :] += (alpha * x[i, p]) * y[p, :] in p's order
+    # a plain loop: out = beta * z, then out[i, j] += (alpha * x[i, p]) * y[p, j] in
+    # p's order, by element with a local sum as in mm, or by rows. By element,
+    # alpha * x[i, p] is computed once per j: still faster for real dtypes while
+    # n < 4k, for complex ones (4 products each) up to n = 2
     if beta != 0 and beta != 1:
         for i in range(m):
             for j in range(n):
                 out[i, j] = beta * out[i, j]
+    if n <= 2 if _is_complex(out) else n < 4 * k:
+        for i in range(m):
+            for j in range(n):
+                acc = out[i, j]
+                for p in range(k):
+                    acc += (alpha * x[i, p]) * y[p, j]
+                out[i, j] = acc
+        return
     for i in range(m):
         for p in range(k):
             w = alpha * x[i, p]

@@ -2,7 +2,8 @@
 for bit: a BLAS-sized float or complex product must call the routine numba's
 np.dot(a, b, out) calls on the same layouts (gemm; gemv or dot for a row or column
 vector) with the same arguments, so each case is checked against SciPy's wrapper of
-that routine called with those arguments; small products against the loop's order
+that routine called with those arguments (numpy_twins/dot.py's ``blas_mm``, the
+tiered mode's replay of mm); small products against the loop's order
 of operations; integers and bools against NumPy. The operands reach mm as 'A'
 arrays, as the kernels pass them (x[::1, ::1]), so that the layout is decided at
 run time: one compiled specialisation per dtype."""
@@ -12,42 +13,12 @@ import numpy as np
 import pytest
 
 from backends.numba.dispatch import dotlib
+from backends.numba.numpy_twins.dot import blas_mm
 
 
 @numba.njit
 def _mm(a, b, out):
     dotlib.mm(a[::1, ::1], b[::1, ::1], out)
-
-
-def _layout(x):
-    """What mm makes of an operand: 'F' when F- but not C-contiguous, 'C' when
-    C-contiguous, else a C-contiguous copy."""
-    if x.flags.f_contiguous and not x.flags.c_contiguous:
-        return x, "F"
-    return np.ascontiguousarray(x), "C"
-
-
-def _blas_reference(a, b):
-    """numba's np.dot(a, b, out) for a C-contiguous out, through SciPy's wrappers of
-    the same BLAS routines with the same arguments (out is computed transposed, as
-    a Fortran (n, m) matrix)."""
-    from scipy.linalg import blas
-
-    m, n = a.shape[0], b.shape[1]
-    (a, la), (b, lb) = _layout(a), _layout(b)
-    fa = a.T if la == "C" else a  # a's memory as a Fortran matrix
-    fb = b.T if lb == "C" else b
-    if m == 1 and n == 1:
-        dotu = blas.get_blas_funcs("dotu" if a.dtype.kind == "c" else "dot", (a,))
-        return np.array(dotu(a.reshape(-1), b.reshape(-1)), dtype=a.dtype).reshape(1, 1)
-    if n == 1:  # matrix a times vector b
-        gemv = blas.get_blas_funcs("gemv", (a,))
-        return gemv(1, fa, b.reshape(-1), trans=int(la == "C")).reshape(m, 1)
-    if m == 1:  # vector a times matrix b
-        gemv = blas.get_blas_funcs("gemv", (a,))
-        return gemv(1, fb, a.reshape(-1), trans=int(lb == "F")).reshape(1, n)
-    gemm = blas.get_blas_funcs("gemm", (a,))
-    return gemm(1, fb, fa, trans_a=int(lb == "F"), trans_b=int(la == "F")).T
 
 
 def _random(rng, shape, dtype):
@@ -74,20 +45,23 @@ def test_blas_products_are_numba_np_dot_bit_for_bit(rng, dtype):
         for (la, a), (lb, b) in ((p, q) for p in a_views.items() for q in b_views.items()):
             out = np.full((m, n), np.nan, dtype=dtype)
             _mm(a, b, out)
-            want = _blas_reference(a, b)
+            want = blas_mm(a, b)
             assert out.tobytes() == np.ascontiguousarray(want).tobytes(), (m, k, n, la, lb)
 
 
 def test_small_float_products_keep_the_loops_order(rng):
-    a, b = rng.normal(size=(7, 10)), rng.normal(size=(10, 10))
-    want = np.zeros((7, 10))
-    for p in range(10):  # out[i, :] += a[i, p] * b[p, :], p in order
-        want += a[:, p:p + 1] * b[p]
-    for av in _views(a).values():
-        for bv in _views(b).values():
-            out = np.empty((7, 10))
-            _mm(av, bv, out)
-            assert out.tobytes() == want.tobytes()
+    """Both loops (a sum per element; rows, for n >= 4k) add in p's order from 0."""
+    for m, k, n in [(7, 10, 10), (10, 10, 1), (3, 2, 64)]:
+        a, b = rng.normal(size=(m, k)), rng.normal(size=(k, n))
+        a[0] = -0.0  # 0 + (-0.0) + ... is +0.0
+        want = np.zeros((m, n))
+        for p in range(k):  # out[i, :] += a[i, p] * b[p, :], p in order
+            want += a[:, p:p + 1] * b[p]
+        for av in _views(a).values():
+            for bv in _views(b).values():
+                out = np.empty((m, n))
+                _mm(av, bv, out)
+                assert out.tobytes() == want.tobytes(), (m, k, n)
 
 
 def test_integer_and_bool_products_as_numpy(rng):
