@@ -163,12 +163,27 @@ def _twin(node):
     return perform
 
 
-def step_for(node):
-    """The perform that runs ``node`` in the tier, or None if none is exact."""
+def _runs_perform(node) -> bool:
+    """Whether ``node``'s numba kernel runs its ``perform`` (object mode) anyway."""
+    from backends.numba.dispatch import builder_for
+    from backends.numba.dispatch.objmode import NotSupported
+
+    builder = builder_for(node.op)
+    if builder is None:
+        return True
+    try:
+        return builder(node.op, node) is None
+    except NotSupported:
+        return True
+
+
+def step_for(node, compile_twins=True):
+    """The perform that runs ``node`` in the tier, or None if none is exact (or if
+    the only exact one is a kernel compiled alone, unless ``compile_twins``)."""
     from symgraph.scan.op import Scan
 
     if isinstance(node.op, Scan):
-        inner = _scan_body(node.op)
+        inner = _scan_body(node.op, compile_twins)
         if inner is None:
             return None
 
@@ -183,27 +198,33 @@ def step_for(node):
     t = numpy_twin(node)
     if t is not None:
         return t
+    if not compile_twins:
+        return node.op.perform if _runs_perform(node) else None
     t = _twin(node)
     if t == "perform":
         return node.op.perform
     return t
 
 
-def _scan_body(op):
+def _scan_body(op, compile_twins=True):
     from symgraph.graph.fg import FunctionGraph
 
     fg = FunctionGraph(op.inner_inputs, op.inner_outputs, clone=True)
-    return tier_thunk(fg)
+    return tier_thunk(fg, compile_twins)
 
 
-def tier_thunk(fgraph):
+def tier_thunk(fgraph, compile_twins=True):
     """The interpreter thunk of ``fgraph`` with every node run by ``step_for``, or
-    None when a node has no exact step."""
+    None when a node has no exact step. Without ``compile_twins`` (the tiered mode's
+    choice) a node that would need its kernel compiled alone has none: such
+    compiles (0.5-10 s each, an expm's the longest) in the calling process, while
+    the worker compiles the graph, made the first result come later than compiling
+    the graph at once (B4: 25-34 s against 16 s)."""
     from backends.python.linker import PythonLinker
 
     steps = {}
     for node in fgraph.toposort():
-        s = step_for(node)
+        s = step_for(node, compile_twins)
         if s is None:
             return None
         steps[node] = s

@@ -313,7 +313,7 @@ class NumbaLinker:
         if config.numba_tiered:
             from backends.numba.exact import tier_thunk
             return make_tiered_thunk(fgraph, order, python_thunk, lambda: build(6),
-                                     lambda: tier_thunk(fgraph))
+                                     lambda: tier_thunk(fgraph, compile_twins=False))
         return make_native_thunk(build(5), fgraph, order, python_thunk)
 
 

@@ -1,9 +1,10 @@
 """The tiered mode's interpreter (backends/numba/exact.py) gives the native code's
 values to the bit: nodes that NumPy computes otherwise (SIMD exp/tanh, its own choice
-of BLAS call, sum order, max of signed zeros, quicksort ties) run their numba kernels
-compiled alone. check_same checks this in every numba test with SYMGRAPH_CHECK_TIER=1;
-here are the cases where NumPy's values differ from numba's, a scan, and a training
-loop that switches from the tier to native code in the middle."""
+of BLAS call, sum order, max of signed zeros, quicksort ties) run NumPy twins
+(numpy_twins/, tested there) or their numba kernels compiled alone. check_same checks
+this in every numba test with SYMGRAPH_CHECK_TIER=1; here are the cases where NumPy's
+values differ from numba's, a scan, a training loop that switches from the tier to
+native code in the middle, and which graphs the tiered mode answers on the tier."""
 
 import numpy as np
 import pytest
@@ -95,3 +96,24 @@ def test_training_loop_switching_to_native_code_matches_native_throughout(tmp_pa
     ref = [float(f_native(xs[t], ys[t])) for t in range(steps)]
     assert got == ref
     np.testing.assert_array_equal(w_tier.get_value(), w_native.get_value())
+
+
+def test_tiered_mode_tiers_only_graphs_that_need_no_kernel_compiled(tmp_path):
+    """The tier answers the first call when every node runs without compiling (its
+    perform, or a NumPy twin); a node whose twin would be its kernel compiled alone
+    (erf has no NumPy twin) makes the graph compile first, as untiered: compiling
+    kernels next to the worker made first results later, not sooner."""
+    x = T.dvector("x")
+    v = np.linspace(-2, 2, 7)
+    with sg.change_flags(numba_tiered=True, cache_dir=str(tmp_path / "cache")):
+        tiered = sg.function([x], T.tanh(x).sum(), mode="numba")
+        first = tiered(v)
+        assert not tiered._thunk.native_ready  # answered on the tier
+        assert tiered._thunk.wait(timeout=600)
+        assert float(tiered(v)) == float(first)
+        compiled = sg.function([x], T.erf(x).sum(), mode="numba")
+        compiled(v)
+        assert compiled._thunk.native_ready  # no tier: compiled before answering
+    g = sg.function([x], T.erf(x).sum(), mode="numba")
+    assert tier_thunk(g.fgraph) is not None  # compiling twins, it can be tiered
+    assert tier_thunk(g.fgraph, compile_twins=False) is None
