@@ -40,8 +40,10 @@ class Config:
             "trace_depth": 1,
             # which rewrites function() runs: fast_run (all), fast_compile (few), None (none)
             "optimizer": "fast_run",
-            # numba mode: run the first calls on the interpreter while compiling
-            "numba_tiered": False,
+            # numba mode: a graph not in the disk cache answers its first calls on the
+            # exact interpreter tier (backends/numba/exact.py: the native code's values
+            # to the bit) while a worker process compiles it; False compiles first
+            "numba_tiered": True,
             # numba mode on glibc: keep freed large buffers for reuse (backends/numba/memory.py)
             "tune_malloc": True,
         })

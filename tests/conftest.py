@@ -26,6 +26,10 @@ BACKENDS = [b.strip() for b in os.environ.get("SYMGRAPH_TEST_BACKENDS", _DEFAULT
 # unless SYMGRAPH_TEST_BACKENDS puts numba first. tests/backends/numba and
 # tests/test_config.py check the numba default itself.
 config.mode = BACKENDS[0] if BACKENDS else "py"
+# Tests of the numba backend check its native code: a first call answered by the
+# tiered mode's interpreter would hide it. The tier has its own tests
+# (tests/backends/numba/test_exact.py, numpy_twins/, SYMGRAPH_CHECK_TIER=1).
+config.numba_tiered = os.environ.get("SYMGRAPH_TEST_TIERED") == "1"
 
 
 @pytest.fixture(params=BACKENDS)

@@ -40,3 +40,12 @@ def test_default_mode_is_numba():
     assert get_mode("FAST_RUN").linker_name == "numba"
     assert get_mode("FAST_COMPILE").linker_name == "py"
     assert get_mode("py").linker_name == "py"
+
+
+def test_numba_is_tiered_by_default():
+    """A graph not in the disk cache answers on the exact tier while it compiles,
+    unless ``numba_tiered=False`` (the test session turns it off: tests/conftest.py)."""
+    assert Config().numba_tiered is True
+    c = Config()
+    c.load_env("numba_tiered=False")
+    assert c.numba_tiered is False

@@ -39,7 +39,7 @@ print(json.dumps({"hits": sum(stats.cache_hits.values()),
 
 
 def _run(cache_root):
-    env = dict(os.environ, SYMGRAPH_FLAGS=f"cache_dir={cache_root}")
+    env = dict(os.environ, SYMGRAPH_FLAGS=f"cache_dir={cache_root},numba_tiered=False")
     proc = subprocess.run([sys.executable, "-c", _SCRIPT], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
