@@ -292,6 +292,7 @@ class Scan(Op):
         d.pop("_shape_fn", None)
         d.pop("_rewritten", None)
         d.pop("_pruned", None)
+        d.pop("_as_states", None)
         d.pop("_inner_deps", None)
         return d
 

@@ -20,7 +20,10 @@ go, with the body's nodes and the inputs only they needed
 (scan_remove_unused_outputs; the gradient of a loop computes the gradient of every
 sequence, wanted or not); and loops of the same length that do not depend on each
 other become one (scan_merge), which is how the gradient gets the forward step's
-products stored rather than recomputed (see symgraph/scan/grad.py).
+products stored rather than recomputed (see symgraph/scan/grad.py). Later (fusion),
+a recurrence whose buffer the outer graph does not read beyond its last rows is
+carried as loop states instead (scan_recurrence_as_state: BPTT's carried adjoint
+writes no buffer of n_steps rows).
 """
 
 from __future__ import annotations
@@ -383,6 +386,123 @@ def scan_merge(fgraph, node):
     return None
 
 
+def _last_rows_read(fgraph, node, i):
+    """How the outer graph reads recurrent buffer ``i`` of the Scan ``node``: a list
+    of (variable, d) where ``variable`` is the buffer's row -d (1 <= d <= k, the
+    rows a step's taps reach), or None when something reads more of it (the whole
+    buffer, its shape, another row). Rows are read as ``buffer[-d]``, or as
+    ``buffer[k:][-d]`` (what scan() returns, indexed) when the loop runs a known
+    number of steps, at least d (with none, that index is an error, not a row)."""
+    from symgraph.tensor.indexing import SliceIdx, _is_int
+    from symgraph.tensor.subtensor import Subtensor
+
+    op = node.op
+    k = op.ks[i]
+
+    def row(client):
+        idx = client.op.idx_list if type(client.op) is Subtensor else None
+        if idx is None or len(idx) != 1 or len(client.inputs) != 1 or not _is_int(idx[0]) \
+                or not -k <= idx[0] <= -1:
+            return None
+        return -int(idx[0])
+
+    n_steps = None
+    if not op.as_while and isinstance(node.inputs[0], Constant):
+        n_steps = int(node.inputs[0].data)
+    reads = []
+    for client, _ in fgraph.clients.get(node.outputs[i], ()):
+        if client == "output":
+            return None
+        d = row(client)
+        if d is not None:
+            reads.append((client.outputs[0], d))
+            continue
+        idx = client.op.idx_list if type(client.op) is Subtensor else None
+        if n_steps is None or idx != (SliceIdx(k, None, None),) or len(client.inputs) != 1:
+            return None
+        for c2, _ in fgraph.clients.get(client.outputs[0], ()):
+            d = None if c2 == "output" else row(c2)
+            if d is None or d > n_steps:
+                return None
+            reads.append((c2.outputs[0], d))
+    return reads
+
+
+def recurrence_as_states(op, i):
+    """``op`` with recurrent output ``i`` carried as k = -min(taps) states instead of
+    a buffer of k + n_steps rows: state d (1..k) holds the row d steps back, so state
+    1's next value is the step's output and state d's is state d-1's value (passed
+    along, not copied). The loop then stores nothing per step, which it may when the
+    outer graph reads at most the buffer's last k rows (_last_rows_read): row -d is
+    state d's final value. Returns None when the tap type cannot hold the step's
+    output as a state's type must (a static length the output does not promise)."""
+    cache = op.__dict__.setdefault("_as_states", {})
+    if i in cache:
+        return cache[i]
+    k = op.ks[i]
+    taps = op.inner_taps(i)
+    by_tap = dict(zip(op.rec_taps[i], taps))
+    out = op.inner_outputs[i]
+    if not taps[0].type.is_super(out.type):
+        cache[i] = None
+        return None
+    st_in = [by_tap[-d] if -d in by_tap else taps[0].type() for d in range(1, k + 1)]
+    st_out = [out] + st_in[:-1]
+    other_taps = [v for r in range(op.n_rec) if r != i for v in op.inner_taps(r)]
+    base = op.n_rec + op.n_nit
+    outs = op.inner_outputs
+    new = Scan(op.inner_seqs() + other_taps + op.inner_states() + st_in + op.inner_nonseqs(),
+               outs[:i] + outs[i + 1:base + op.n_states] + st_out + outs[base + op.n_states:],
+               n_seqs=op.n_seqs, rec_taps=op.rec_taps[:i] + op.rec_taps[i + 1:],
+               n_nit=op.n_nit, n_states=op.n_states + k, as_while=op.as_while,
+               truncate_gradient=op.truncate_gradient, truncate_style=op.truncate_style,
+               name=op.name, mode=op.mode, go_backwards=op.go_backwards,
+               inner_rewritten=op.inner_rewritten)
+    cache[i] = new
+    return new
+
+
+@register("fast_run", "scan", "scan_rec_to_state", phase="fusion")
+@node_rewriter([Scan])
+def scan_recurrence_as_state(fgraph, node):
+    """A recurrent output whose buffer the outer graph reads at most the last k rows
+    of (BPTT's carried adjoint, read by nobody; a loop of which only the final value
+    is used) becomes k loop states (recurrence_as_states): no buffer of n_steps rows
+    written step by step, no per-step copy into it. In the fusion phase, after
+    scan_merge, which needs the twin loops of a gradient to carry the same
+    recurrences."""
+    from symgraph.tensor.subtensor import Subtensor
+
+    op = node.op
+    for i in range(op.n_rec):
+        reads = _last_rows_read(fgraph, node, i)
+        if reads is None:
+            continue
+        new = recurrence_as_states(op, i)
+        if new is None:
+            continue
+        s_seq, s_rec, s_st, s_ns = op.outer_slices()
+        ins = node.inputs
+        init = ins[s_rec.start + i]
+        k = op.ks[i]
+        firsts = [Subtensor((k - d,))(init) for d in range(1, k + 1)]
+        recs = [v for r, v in enumerate(ins[s_rec]) if r != i]
+        try:
+            outs = new.make_node(ins[0], *ins[s_seq], *recs, *ins[s_st], *firsts,
+                                 *ins[s_ns]).outputs
+        except (TypeError, ValueError):  # an initial row the state's type refuses
+            continue
+        n_old = op.n_rec + op.n_nit + op.n_states
+        kept = [o for r, o in enumerate(node.outputs) if r != i]
+        repl = dict(zip(kept, outs[:n_old - 1]))
+        finals = outs[n_old - 1:]
+        if any(not v.type.is_super(finals[d - 1].type) for v, d in reads):
+            continue
+        repl.update((v, finals[d - 1]) for v, d in reads)
+        return repl
+    return None
+
+
 @register("fast_run", "scan", phase="fusion")
 @node_rewriter([Scan])
 def scan_inner_rewrite(fgraph, node):
@@ -398,5 +518,6 @@ def scan_inner_rewrite(fgraph, node):
     return outs
 
 
-__all__ = ["merged", "rewritten_op", "scan_inner_rewrite", "scan_merge",
-           "scan_remove_unused_outputs", "without_known_nonseqs", "without_unused_outputs"]
+__all__ = ["merged", "recurrence_as_states", "rewritten_op", "scan_inner_rewrite",
+           "scan_merge", "scan_recurrence_as_state", "scan_remove_unused_outputs",
+           "without_known_nonseqs", "without_unused_outputs"]

@@ -110,7 +110,9 @@ def _inner_variables(op):
 # loops, products stored for the backward loop
 
 # the rewrites of this part, to compile a reference without them
-_NEW = ("scan_prune", "scan_merge")
+_NEW = ("scan_prune", "scan_merge", "scan_rec_to_state")
+# what the pruning keeps, seen before an unread recurrence becomes loop states
+_NO_STATES = ("scan_rec_to_state",)
 
 
 def _scan_nodes(f):
@@ -157,7 +159,7 @@ def test_recurrence_read_by_a_kept_output_stays(mode):
     [a, b, c], _ = sg.scan(step, sequences=x,
                            outputs_info=[dict(initial=a0, taps=[-2, -1]), np.float64(1.0),
                                          np.float64(0.0)])
-    f = sg.function([x, a0], b, mode=mode)
+    f = sg.function([x, a0], b, mode=Mode(mode, "fast_run", exclude=_NO_STATES))
     (node,) = _scan_nodes(f)
     assert node.op.rec_taps == ((-2, -1), (-1,))
     xv, a0v = np.array([0.5, -1.0, 2.0, 0.25]), np.array([0.3, -0.7])
@@ -194,7 +196,8 @@ def _five_outputs():
 def test_any_choice_of_outputs_keeps_its_values(which):
     inputs, outs, vals = _five_outputs()
     want = sg.function(inputs, outs, mode=Mode("py", "fast_run", exclude=_NEW))(*vals)
-    f = sg.function(inputs, [outs[i] for i in which], mode="py")
+    f = sg.function(inputs, [outs[i] for i in which],
+                    mode=Mode("py", "fast_run", exclude=_NO_STATES))
     (node,) = _scan_nodes(f)
     # what each output needs: a <- b <- z; c alone; w alone
     needs = {0: {0}, 1: {0, 1}, 2: {2}, 3: {0, 1, 3}, 4: {4}}
@@ -211,7 +214,7 @@ def test_the_stopping_condition_keeps_what_it_reads(mode):
         return [h * 2.0, k + 1.0, h * 3.0], until(h > 50.0)
 
     [h, k, z], _ = sg.scan(step, outputs_info=[h0, np.float64(0.0), None], n_steps=20)
-    f = sg.function([h0], k, mode=mode)
+    f = sg.function([h0], k, mode=Mode(mode, "fast_run", exclude=_NO_STATES))
     (node,) = _scan_nodes(f)
     assert (node.op.n_rec, node.op.n_nit, node.op.as_while) == (2, 0, True)
     hv, kv, want = 1.0, 0.0, []
@@ -396,3 +399,89 @@ def test_stored_products_of_a_loop_with_a_stopping_condition(monkeypatch):
     monkeypatch.setattr(scan_grad, "STORE_COSTLY", False)
     want = _reference(*build(), vals)
     assert_allclose(got[1], want[1], rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- unread recurrences
+# carried as loop states
+
+@pytest.mark.parametrize("backend", ["py", "numba"])
+def test_the_carried_adjoint_of_bptt_is_a_loop_state(backend):
+    """BPTT's backward loop carries the adjoint of h from step to step and nobody
+    reads its buffer: it becomes a state (no n_steps rows written), the forward
+    loop's h, read backwards, stays a recurrence; the gradients do not change."""
+    inputs, outputs, values = _elman()
+    f = sg.function(inputs, outputs, mode=backend)
+    fwd, bwd = _scan_nodes(f)
+    assert (fwd.op.n_rec, bwd.op.n_rec) == (1, 0)
+    kept = sg.function(inputs, outputs, mode=Mode(backend, "fast_run", exclude=_NO_STATES))
+    assert _scan_nodes(kept)[1].op.n_rec == 1
+    want = _reference(inputs, outputs, values)
+    got = f(*values)
+    for g, k, w in zip(got, kept(*values), want):
+        np.testing.assert_array_equal(g, k)
+        assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+
+
+def _two_tap_loop(n_steps=4):
+    x0, W = T.dmatrix("x0"), T.dmatrix("W")
+    out, _ = sg.scan(lambda a, b, W_: T.tanh(T.dot(W_, a) + b),
+                     outputs_info=dict(initial=x0, taps=[-2, -1]), non_sequences=W,
+                     n_steps=n_steps)
+    rng = np.random.default_rng(7)
+    return [x0, W], out, [rng.normal(size=(2, 3)), rng.normal(size=(3, 3))]
+
+
+@pytest.mark.parametrize("backend", ["py", "numba"])
+@pytest.mark.parametrize("rows, states", [((-1,), 2), ((-1, -2), 2), ((-2,), 2),
+                                          ((-3,), None), ((slice(None),), None)])
+def test_reading_the_last_rows_only_makes_the_recurrence_states(backend, rows, states):
+    """With taps -2 and -1 the loop keeps the last two rows as two states, and rows
+    -1 and -2 of the output are their final values; a row further back (or the
+    whole output) needs the buffer."""
+    inputs, out, vals = _two_tap_loop()
+    outs = [out[r] for r in rows]
+    f = sg.function(inputs, outs, mode=backend)
+    (node,) = _scan_nodes(f)
+    if states is None:
+        assert (node.op.n_rec, node.op.n_states) == (1, 0)
+    else:
+        assert (node.op.n_rec, node.op.n_states) == (0, states)
+    want = _reference(inputs, outs, vals)
+    got = f(*vals)
+    if backend == "py":  # the same arithmetic, step for step
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+    x = list(vals[0])
+    for _ in range(4):
+        x.append(np.tanh(vals[1] @ x[-2] + x[-1]))
+    for g, r in zip(got, rows):
+        assert_allclose(g, np.array(x[2:])[r], rtol=1e-13)
+
+
+def test_a_last_row_that_may_not_exist_keeps_the_buffer():
+    """``scan(...)[0][-1]`` is row -1 of the buffer only when a step ran: with a
+    number of steps known only at run time the recurrence stays, and reading it
+    after zero steps is an IndexError, as without the rewrite."""
+    x, h0 = T.dvector("x"), T.dscalar("h0")
+    acc, _ = sg.scan(lambda v, h: h * 0.5 + v, sequences=x, outputs_info=h0)
+    g = sg.function([x, h0], acc[-1], mode="py")
+    assert _scan_nodes(g)[0].op.n_rec == 1
+    assert_allclose(g([1.0, 2.0], 4.0), 3.5)
+    with pytest.raises(IndexError):
+        g(np.zeros(0), 4.0)
+
+
+@pytest.mark.parametrize("backend", ["py", "numba"])
+def test_a_loop_with_a_stopping_condition_carries_an_unread_recurrence(backend):
+    h0 = T.dscalar("h0")
+
+    def step(h, k):
+        return [h * 2.0, k + 1.0], until(h > 50.0)
+
+    [h, k], _ = sg.scan(step, outputs_info=[h0, np.float64(0.0)], n_steps=20)
+    f = sg.function([h0], k, mode=backend)
+    (node,) = _scan_nodes(f)
+    # h feeds the condition only: a state; k is read whole
+    assert (node.op.n_rec, node.op.n_states, node.op.as_while) == (1, 1, True)
+    assert_allclose(f(1.0), np.arange(1.0, 8.0))
+    assert_allclose(f(100.0), np.array([1.0]))

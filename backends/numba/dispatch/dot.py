@@ -1,5 +1,6 @@
 """Dot, MatMul (batched, static broadcasting of batch dims), TensorDot, BatchedDot,
-and Gemm (``beta * z + alpha * (x @ y)``, through ``dotlib.gemm``).
+and Gemm (``beta * z + alpha * (x @ y)``, through ``dotlib.gemm``; GemmInPlace, the
+Scan kernel's form writing into z).
 
 Every op reduces to products of 2-d operands (passed as any-layout views,
 ``x[::1, ::1]``, so that mm is compiled once per dtype) written into a C-contiguous
@@ -194,10 +195,8 @@ def build_batched_dot(op, node):
 def build_gemm(op, node):
     """A fresh C-contiguous output that ``dotlib.gemm`` fills with a copy of z and
     accumulates into with one BLAS gemm call (beta = the given beta). Not in place:
-    z may be an input or have other readers. (A scan body's accumulator written in
-    place, by a kernel that owns its buffer, measured no faster on B1m's backward
-    scan or a loop of 256x256 accumulations: the copy brings z into cache for the
-    gemm, which reads it anyway.)"""
+    z may be an input or have other readers (GemmInPlace below is the Scan kernel's
+    in-place form, for accumulators it owns)."""
     dt = _dtype(node)
     lines = ["def KERNEL_NAME(a0, a1, a2, a3, a4):",
              "    m = a2.shape[0]",
@@ -209,4 +208,49 @@ def build_gemm(op, node):
              f"    out = np.empty((m, n), dtype={dt})",
              "    dl_.gemm(a0[::1, ::1], a1[()], a2[::1, ::1], a3[::1, ::1], a4[()], out)",
              "    return out"]
+    return Kernel("\n".join(lines) + "\n", imports=(DOTLIB,))
+
+
+class GemmInPlace(Gemm):
+    """Gemm that writes ``beta * z + alpha * (x @ y)`` into ``z`` and returns it.
+
+    symgraph has no destroy handler, so no rewrite puts this op into a graph: only
+    the Scan kernel does (dispatch/scan.py), in the copy of a loop body it compiles,
+    for an accumulator state whose buffer the kernel owns (a C-contiguous copy of
+    the initial value, then this op's own output) and that nothing else in the body
+    reads. Each step then adds into the accumulator where it is, rather than copying
+    it into a new array first: on B1m's backward loop (accumulators of 64x256,
+    256x256 and 256x64) the copies and fresh buffers cost about as much as a fifth
+    of the loop's BLAS time. The arithmetic is ``dotlib.gemm``'s, so the values are
+    Gemm's to the bit."""
+
+    __props__ = ()
+    destroy_map = {0: [0]}
+
+    def __str__(self):
+        return "Gemm{z <- beta*z + alpha*(x @ y)}"
+
+    def perform(self, node, inputs, output_storage):
+        tmp = [[None]]
+        super().perform(node, inputs, tmp)
+        z = inputs[0]
+        z[...] = tmp[0][0]
+        output_storage[0][0] = z
+
+
+@register(GemmInPlace)
+def build_gemm_in_place(op, node):
+    """``dotlib.gemm`` with z as its output (it copies z onto itself, then lets BLAS
+    accumulate into it). z must be typed C-contiguous: the Scan kernel passes the
+    buffer it allocated."""
+    _dtype(node)
+    lines = ["def KERNEL_NAME(a0, a1, a2, a3, a4):",
+             "    m = a2.shape[0]",
+             "    n = a3.shape[1]",
+             "    if a2.shape[1] != a3.shape[0]:",
+             "        raise ValueError('gemm: x and y are not aligned')",
+             "    if a0.shape[0] != m or a0.shape[1] != n:",
+             "        raise ValueError('gemm: z does not have the shape of x @ y')",
+             "    dl_.gemm(a0[::1, ::1], a1[()], a2[::1, ::1], a3[::1, ::1], a4[()], a0)",
+             "    return a0"]
     return Kernel("\n".join(lines) + "\n", imports=(DOTLIB,))

@@ -21,7 +21,10 @@ The kernel follows ``Scan.perform`` step for step (the layout is in op.py):
   lengths of the inputs, read directly, else a small compiled shape function);
 * states are fed from one step to the next: tensors, and random generators, which
   are numba Generators in native code (the random kernels copy and return them),
-  so a loop drawing random numbers runs natively too;
+  so a loop drawing random numbers runs natively too; an accumulator state whose
+  next value is a Gemm on it that nothing else reads gets a buffer of its own,
+  which that Gemm adds into in place (_accumulate_in_place: BPTT's parameter
+  gradients are no longer copied into a new array every step);
 * with ``as_while`` the loop stops after the first step whose condition is true,
   and the buffers are cut (copied) to the steps run.
 
@@ -101,6 +104,33 @@ def _inner_fgraph(op):
     return FunctionGraph(op.inner_inputs, op.inner_outputs, clone=True)
 
 
+def _accumulate_in_place(op, fgraph):
+    """Rewrite the body ``fgraph`` (a copy of ``op``'s) so that accumulator states
+    add into their buffer where it is: a 2-d state whose next value is
+    ``Gemm(state, alpha, x, y, beta)`` and which nothing else in the body reads
+    (BPTT's ``acc + x_t.T @ delta_t``) gets GemmInPlace. The kernel owns such a
+    state's buffer -- a C-contiguous copy of the initial value made before the loop,
+    then the op's own output, which no other output shares -- so writing into it
+    changes no value anyone else holds. Returns the indices of those states."""
+    from backends.numba.dispatch.dot import GemmInPlace
+    from symgraph.tensor.blas import Gemm
+
+    start = op.n_seqs + op.n_tap_inputs
+    states = fgraph.inputs[start:start + op.n_states]
+    base = op.n_rec + op.n_nit
+    nexts = fgraph.outputs[base:base + op.n_states]
+    owned = []
+    for j, (sv, nv) in enumerate(zip(states, nexts)):
+        node = nv.owner
+        if node is None or type(node.op) is not Gemm or node.inputs[0] is not sv \
+                or fgraph.clients.get(sv) != [(node, 0)] \
+                or sum(v is nv for v in nexts) != 1:
+            continue
+        fgraph.replace(nv, GemmInPlace()(*node.inputs), reason="scan accumulator in place")
+        owned.append(j)
+    return owned
+
+
 def _zero_step_shape_graph(op, node):
     """For a loop of zero steps, the step shapes of the nit_sot outputs whose static
     shape is incomplete, as a graph of the node's inputs (what Scan.perform evaluates
@@ -173,7 +203,9 @@ def build_scan(op, node):
 def _build_scan(op, node):
     from backends.numba.linker import compile_graph  # the linker imports dispatch
 
-    code = compile_graph(_inner_fgraph(op))
+    body = _inner_fgraph(op)
+    owned = _accumulate_in_place(op, body)
+    code = compile_graph(body)
     inner_fn = f"{code.module}_fn"
     imports = [f"from {code.module} import graph as {inner_fn}"]
     shape_fg = _zero_step_shape_graph(op, node)
@@ -233,7 +265,13 @@ def _build_scan(op, node):
             inner_args.append(_row(f"b{i}", f"t + {k + d}", tap_type.ndim))
     # states and non-sequences
     for j in range(op.n_states):
-        lines.append(f"    s{j} = a{s_st.start + j}")
+        a = f"a{s_st.start + j}"
+        if j in owned:  # a buffer of its own, which the body adds into (GemmInPlace)
+            dt = np_type(op.inner_states()[j].type.dtype)
+            lines.append(f"    s{j} = np.empty({a}.shape, dtype={dt})")
+            lines += _copy(f"s{j}", None, a, 2, "    ")
+        else:
+            lines.append(f"    s{j} = {a}")
         inner_args.append(f"s{j}")
     for j, inner in enumerate(op.inner_nonseqs()):
         a = f"a{s_ns.start + j}"

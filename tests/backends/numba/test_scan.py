@@ -221,7 +221,7 @@ print(json.dumps({"hits": sum(stats.cache_hits.values()),
 
 
 def test_a_second_process_loads_the_scan_from_the_disk_cache(tmp_path):
-    env = dict(os.environ, SYMGRAPH_FLAGS=f"cache_dir={tmp_path / 'cache'}")
+    env = dict(os.environ, SYMGRAPH_FLAGS=f"cache_dir={tmp_path / 'cache'},numba_tiered=False")
     runs = []
     for _ in range(2):
         proc = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], cwd=ROOT, env=env,
@@ -232,3 +232,82 @@ def test_a_second_process_loads_the_scan_from_the_disk_cache(tmp_path):
     assert first["cacheable"] and (first["hits"], first["misses"]) == (0, 1), first
     assert (second["hits"], second["misses"]) == (1, 0), second
     assert first["out"] == second["out"]
+
+
+# ------------------------------------------------------- accumulators added into in place
+
+def _accumulating_scan(read_acc=False, stack=False):
+    """A loop whose state ``acc`` (2-d, an outer input) becomes
+    ``acc + x_t.T @ (x_t @ W)`` by a Gemm each step; with ``read_acc`` the step also
+    stacks the column sums of acc (another reader), with ``stack`` it stacks the new
+    acc itself (the Gemm's result is then a stacked output and the state's value)."""
+    from symgraph.tensor.blas import gemm
+
+    x_t, acc, W = T.dmatrix("x_t"), T.dmatrix("acc"), T.dmatrix("W")
+    new = gemm(acc, 1.0, x_t.T, T.dot(x_t, W), 1.0)
+    stacked = [acc.sum(axis=0)] if read_acc else [new] if stack else []
+    op = Scan([x_t, acc, W], stacked + [new], n_seqs=1, n_states=1, n_nit=len(stacked))
+    xs, acc0, Wv = T.tensor3("xs"), T.dmatrix("acc0"), T.dmatrix("Wv")
+    res = op(xs.shape[0], xs, acc0, Wv)
+    return [xs, acc0, Wv], res if isinstance(res, list) else [res]
+
+
+def _numpy_accumulation(xs, acc0, W):
+    acc, seen, sums = acc0.copy(), [], []
+    for x in xs:
+        sums.append(acc.sum(axis=0))
+        acc = acc + x.T @ (x @ W)
+        seen.append(acc)
+    return acc, np.array(seen), np.array(sums)
+
+
+@pytest.mark.parametrize("variant", ["alone", "stacked", "read_elsewhere"])
+def test_an_accumulator_state_is_added_into_in_place(variant, rng, monkeypatch):
+    from backends.numba.dispatch import scan as dscan
+    from backends.numba.dispatch.dot import GemmInPlace
+
+    inputs, outputs = _accumulating_scan(read_acc=variant == "read_elsewhere",
+                                         stack=variant == "stacked")
+    f, ref = compile_both(inputs, outputs)
+    (node,) = [n for n in f._thunk.order if isinstance(n.op, Scan)]
+    body = dscan._inner_fgraph(node.op)
+    owned = dscan._accumulate_in_place(node.op, body)
+    in_place = [n for n in body.apply_nodes if isinstance(n.op, GemmInPlace)]
+    assert (owned, len(in_place)) == (([], 0) if variant == "read_elsewhere" else ([0], 1))
+    # 40 x 3 @ 3 x 40 products: BLAS, not dotlib's small loop
+    xs, acc0, W = rng.standard_normal((4, 3, 40)), rng.standard_normal((40, 40)), \
+        rng.standard_normal((40, 40))
+    kept = acc0.copy()
+    got = f(xs, acc0, W)
+    again = f(xs, acc0, W)  # each call starts from the caller's value, untouched
+    np.testing.assert_array_equal(acc0, kept)
+    final, seen, sums = _numpy_accumulation(xs, kept, W)
+    want = {"alone": [final], "stacked": [seen, final], "read_elsewhere": [sums, final]}
+    for g, a, r, w in zip(got, again, ref(xs, acc0, W), want[variant]):
+        np.testing.assert_array_equal(g, a)
+        assert_allclose(g, r)
+        assert_allclose(g, w)
+    # the same bits as the copying Gemm
+    monkeypatch.setattr(dscan, "_accumulate_in_place", lambda op, fg: [])
+    monkeypatch.setattr(dscan, "_built", {})
+    plain = sg.function(inputs, outputs, mode="numba")
+    for g, p in zip(got, plain(xs, acc0, W)):
+        np.testing.assert_array_equal(g, p)
+
+
+def test_gemm_in_place_on_the_interpreter_writes_into_z(rng):
+    """GemmInPlace.perform (the object-mode fallback's path) gives Gemm's values in
+    z itself."""
+    from backends.numba.dispatch.dot import GemmInPlace
+    from symgraph.tensor.blas import gemm
+
+    z, x, y = T.dmatrix("z"), T.dmatrix("x"), T.dmatrix("y")
+    node = GemmInPlace()(z, 0.5, x, y, 2.0).owner
+    assert node.op.destroy_map == {0: [0]}
+    zv, xv, yv = rng.standard_normal((3, 4)), rng.standard_normal((3, 2)), \
+        rng.standard_normal((2, 4))
+    want = sg.function([z, x, y], gemm(z, 0.5, x, y, 2.0), mode="py")(zv, xv, yv)
+    store = [[None]]
+    node.op.perform(node, [zv, np.asarray(0.5), xv, yv, np.asarray(2.0)], store)
+    assert store[0][0] is zv
+    np.testing.assert_array_equal(zv, want)
