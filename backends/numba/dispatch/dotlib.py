@@ -390,7 +390,7 @@ def gemm(z, alpha, x, y, beta, out):
     complex dtype; ``out`` C-contiguous, of z's shape. ``beta == 0`` does not read
     ``z`` (BLAS's convention); ``alpha == 0`` reads ``x`` and ``y`` (NaN and inf there
     reach the result, as in ``0 * (x @ y)``), so it is a loop, as are small products.
-    ``out`` must not overlap the operands.
+    ``out`` must not overlap ``x`` or ``y``; it may be ``z`` itself.
 
     Kernels pass ``z``, ``x`` and ``y`` as 'A' arrays (``v[::1, ::1]``), so this is
     compiled once per dtype.
@@ -405,7 +405,10 @@ def gemm(z, alpha, x, y, beta, out):
     alpha = _scalar_of(alpha, out)
     beta = _scalar_of(beta, out)
     big = alpha != 0 and m * n * k > _SMALL
-    if beta != 0 or not big:
+    # out may be z itself (the Scan kernel's in-place accumulators, dot.py's
+    # GemmInPlace): then it holds z already
+    same = out.ctypes.data == z.ctypes.data and out.strides == z.strides
+    if (beta != 0 and not same) or (beta == 0 and not big):
         for i in range(m):
             for j in range(n):
                 out[i, j] = z[i, j] if beta != 0 else 0

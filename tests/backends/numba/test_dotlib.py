@@ -87,3 +87,17 @@ def test_blas_products_refuse_disagreeing_shapes(rng):
         _mm(a, b, np.empty((40, 61)))
     with pytest.raises(ValueError, match="shapes"):
         _mm(a, rng.normal(size=(51, 60)), np.empty((40, 60)))
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5), (40, 30, 20)])  # a loop; BLAS
+@pytest.mark.parametrize("beta", [0.0, 1.0, -0.5])
+def test_gemm_into_z_itself_gives_gemm_into_a_new_array(rng, shape, beta):
+    """The Scan kernel accumulates in place (dot.py's GemmInPlace): out is z, whose
+    copy onto itself is skipped; the values are those of a fresh output."""
+    m, k, n = shape
+    z, x, y = rng.normal(size=(m, n)), rng.normal(size=(m, k)), rng.normal(size=(k, n))
+    fresh = np.empty((m, n))
+    dotlib.gemm(z, 0.7, x, y, beta, fresh)
+    inplace = z.copy()
+    dotlib.gemm(inplace, 0.7, x, y, beta, inplace)
+    assert fresh.tobytes() == inplace.tobytes()
