@@ -24,7 +24,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-ENGINES = ("numpy", "symgraph-py", "symgraph-numba", "symgraph-tiered", "pytensor-numba",
+ENGINES = ("numpy", "symgraph-py", "symgraph-numba", "symgraph-untiered", "pytensor-numba",
            "pytensor-c", "jax", "numba-alone")
 
 

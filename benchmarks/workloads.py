@@ -234,11 +234,13 @@ def b0_numba():
 
 # ----------------------------------------------------------------------------- registry
 
-def _tiered(sg_fn):
-    """symgraph's numba mode with ``numba_tiered``: the first calls run on the exact
-    interpreter tier (backends/numba/exact.py) while a worker process compiles."""
+def _untiered(sg_fn):
+    """symgraph's numba mode with ``numba_tiered=False``: the first call compiles (or
+    loads from the disk cache) before it answers. The default, tiered, answers a
+    graph's first calls on the exact interpreter tier (backends/numba/exact.py)
+    while a worker process compiles."""
     import symgraph as sg
-    sg.config.numba_tiered = True
+    sg.config.numba_tiered = False
     return sg_fn("numba")
 
 
@@ -247,7 +249,7 @@ def _engines(numpy_fn, sg_fn, pt_fn, jax_fn):
         "numpy": numpy_fn,
         "symgraph-py": lambda: sg_fn("py"),
         "symgraph-numba": lambda: sg_fn("numba"),
-        "symgraph-tiered": lambda: _tiered(sg_fn),
+        "symgraph-untiered": lambda: _untiered(sg_fn),
         "pytensor-numba": lambda: pt_fn("NUMBA"),
         "pytensor-c": lambda: pt_fn("FAST_RUN"),
         "jax": jax_fn,
