@@ -198,6 +198,12 @@ def build_gemm(op, node):
     z may be an input or have other readers (GemmInPlace below is the Scan kernel's
     in-place form, for accumulators it owns)."""
     dt = _dtype(node)
+    return _gemm_kernel([f"    out = np.empty((m, n), dtype={dt})"], "out")
+
+
+def _gemm_kernel(alloc, out):
+    """The Gemm kernel's source: shape checks, ``alloc`` lines, dotlib.gemm into
+    ``out``, which it returns."""
     lines = ["def KERNEL_NAME(a0, a1, a2, a3, a4):",
              "    m = a2.shape[0]",
              "    n = a3.shape[1]",
@@ -205,9 +211,9 @@ def build_gemm(op, node):
              "        raise ValueError('gemm: x and y are not aligned')",
              "    if a0.shape[0] != m or a0.shape[1] != n:",
              "        raise ValueError('gemm: z does not have the shape of x @ y')",
-             f"    out = np.empty((m, n), dtype={dt})",
-             "    dl_.gemm(a0[::1, ::1], a1[()], a2[::1, ::1], a3[::1, ::1], a4[()], out)",
-             "    return out"]
+             *alloc,
+             f"    dl_.gemm(a0[::1, ::1], a1[()], a2[::1, ::1], a3[::1, ::1], a4[()], {out})",
+             f"    return {out}"]
     return Kernel("\n".join(lines) + "\n", imports=(DOTLIB,))
 
 
@@ -240,17 +246,7 @@ class GemmInPlace(Gemm):
 
 @register(GemmInPlace)
 def build_gemm_in_place(op, node):
-    """``dotlib.gemm`` with z as its output (it copies z onto itself, then lets BLAS
-    accumulate into it). z must be typed C-contiguous: the Scan kernel passes the
+    """``dotlib.gemm`` with z as its output (BLAS accumulates into it). z must be typed C-contiguous: the Scan kernel passes the
     buffer it allocated."""
     _dtype(node)
-    lines = ["def KERNEL_NAME(a0, a1, a2, a3, a4):",
-             "    m = a2.shape[0]",
-             "    n = a3.shape[1]",
-             "    if a2.shape[1] != a3.shape[0]:",
-             "        raise ValueError('gemm: x and y are not aligned')",
-             "    if a0.shape[0] != m or a0.shape[1] != n:",
-             "        raise ValueError('gemm: z does not have the shape of x @ y')",
-             "    dl_.gemm(a0[::1, ::1], a1[()], a2[::1, ::1], a3[::1, ::1], a4[()], a0)",
-             "    return a0"]
-    return Kernel("\n".join(lines) + "\n", imports=(DOTLIB,))
+    return _gemm_kernel([], "a0")
