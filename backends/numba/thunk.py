@@ -174,6 +174,17 @@ def make_thunk(code, fgraph, order, python_thunk):
     return thunk
 
 
+# A first call on more input elements than this compiles before it answers: the tier
+# computes node by node with NumPy temporaries, so on large arrays it is slow where
+# native code is fast (B3's fused chain over 1e7 values, pinned to one CPU: 6 s on
+# the tier against 1.7 s to compile and run), and its compile is soon repaid.
+TIER_MAX_ELEMENTS = 1 << 20
+
+
+def _elements(values) -> int:
+    return sum(v.size for v in values if isinstance(v, np.ndarray))
+
+
 def make_tiered_thunk(fgraph, order, python_thunk, build, make_tier):
     """The thunk of ``config.numba_tiered``. On the first call it makes the GraphCode
     (``build()``). When numba has the graph's machine code on disk, loading it takes
@@ -181,7 +192,8 @@ def make_tiered_thunk(fgraph, order, python_thunk, build, make_tier):
     answered by ``make_tier()`` (the interpreter thunk of exact.py, whose values are
     the native code's to the bit) while a worker process compiles, until the native
     thunk (``make_thunk``) takes over every call. When ``make_tier()`` is None (a
-    node without an exact step) the first call compiles, as without tiering.
+    node without an exact step), or the first call's inputs hold more than
+    TIER_MAX_ELEMENTS values, the first call compiles, as without tiering.
     """
     from backends.numba.linker import _scalar_io
 
@@ -209,7 +221,8 @@ def make_tiered_thunk(fgraph, order, python_thunk, build, make_tier):
         t0 = time.perf_counter()
         native = make_thunk(build(), fgraph, order, python_thunk)
         tier = None
-        if not (native.cacheable and _in_disk_cache(native.jitted)):
+        if not (native.cacheable and _in_disk_cache(native.jitted)) and \
+                _elements(values) <= TIER_MAX_ELEMENTS:
             tier = make_tier()
         if tier is None:  # in the disk cache, or not tierable: native now
             res = native(*values)

@@ -117,3 +117,19 @@ def test_tiered_mode_tiers_only_graphs_that_need_no_kernel_compiled(tmp_path):
     g = sg.function([x], T.erf(x).sum(), mode="numba")
     assert tier_thunk(g.fgraph) is not None  # compiling twins, it can be tiered
     assert tier_thunk(g.fgraph, compile_twins=False) is None
+
+
+def test_tiered_mode_compiles_first_for_large_inputs(tmp_path):
+    """Node by node with NumPy temporaries, the tier is slow on large arrays, where one
+    call repays a compile: above TIER_MAX_ELEMENTS input values the first call
+    compiles."""
+    from backends.numba.thunk import TIER_MAX_ELEMENTS
+
+    x = T.dvector("x")
+    with sg.change_flags(numba_tiered=True, cache_dir=str(tmp_path / "cache")):
+        small = sg.function([x], T.tanh(x) * 2, mode="numba")
+        small(np.zeros(TIER_MAX_ELEMENTS))
+        assert not small._thunk.native_ready
+        large = sg.function([x], T.tanh(x) * 3, mode="numba")
+        large(np.zeros(TIER_MAX_ELEMENTS + 1))
+        assert large._thunk.native_ready
