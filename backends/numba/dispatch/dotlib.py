@@ -257,17 +257,24 @@ def _blas_gemm(typingctx, alpha, a, b, beta, out):
 
 # --------------------------------------------------------------------- loops
 
+def _acc_type(t):
+    """The type products of numba type ``t`` accumulate in: int64 for signed integers
+    and bools, uint64 for unsigned ones, ``t`` itself for floats and complex; None
+    for other types."""
+    if isinstance(t, types.Boolean):
+        return types.int64
+    if isinstance(t, types.Integer):
+        return types.int64 if t.signed else types.uint64
+    if isinstance(t, (types.Float, types.Complex)):
+        return t
+    return None
+
+
 @intrinsic
 def _widen(typingctx, x):
-    """``x`` in the type a product accumulates in: int64 for signed integers and
-    bools, uint64 for unsigned ones, the type itself for floats and complex."""
-    if isinstance(x, types.Boolean):
-        to = types.int64
-    elif isinstance(x, types.Integer):
-        to = types.int64 if x.signed else types.uint64
-    elif isinstance(x, (types.Float, types.Complex)):
-        to = x
-    else:
+    """``x`` in the type a product accumulates in (``_acc_type``)."""
+    to = _acc_type(x)
+    if to is None:
         return None
 
     def codegen(context, builder, sig, args):
@@ -322,14 +329,8 @@ def _scalar_of(typingctx, v, x):
 def _zero(typingctx, x):
     """0 in the type the products of array ``x``'s dtype accumulate in (``_widen``'s):
     a sum started from a plain 0 would be typed int64, or float64 for float32."""
-    dt = x.dtype
-    if isinstance(dt, types.Boolean):
-        to = types.int64
-    elif isinstance(dt, types.Integer):
-        to = types.int64 if dt.signed else types.uint64
-    elif isinstance(dt, (types.Float, types.Complex)):
-        to = dt
-    else:
+    to = _acc_type(x.dtype)
+    if to is None:
         return None
 
     def codegen(context, builder, sig, args):
