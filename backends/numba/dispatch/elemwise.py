@@ -22,6 +22,18 @@ def build_elemwise(op, node):
     Dimensions that are statically 1 in an input are read at index 0 (that is
     broadcasting); other dimensions must agree at run time.
     """
+    return elemwise_kernel(node)
+
+
+def elemwise_kernel(node, folds=(), dropped=()):
+    """The Elemwise ``node``'s kernel; with ``folds`` [(k, reduction node)], each
+    reduction (a CAReduce of output k that keeps the last axis: reduction.py's
+    fold_in_loop) is computed in the loop nest as the elements come, and output k is
+    not stored where k is in ``dropped`` (the reduction was its only reader). The
+    kernel returns the stored outputs in order, then the reductions' results."""
+    from backends.numba.dispatch.reduction import fold_in_loop
+
+    op = node.op
     nin = len(node.inputs)
     out0 = node.outputs[0]
     ndim = out0.ndim
@@ -39,8 +51,15 @@ def build_elemwise(op, node):
             lines.append(f"        raise ValueError('shape mismatch in {_clean(op)} along "
                          f"dimension {d}')")
     shape = "(" + "".join(f"n{d}, " for d in range(ndim)) + ")"
-    for j, o in enumerate(node.outputs):
+    stored = [j for j in range(len(node.outputs)) if j not in dropped]
+    for j in stored:
+        o = node.outputs[j]
         lines.append(f"    o{j} = np.empty({shape}, dtype={np_type(o.type.dtype)})")
+    lengths, index = [f"n{d}" for d in range(ndim)], [f"j{d}" for d in range(ndim)]
+    folded = [fold_in_loop(r, lengths, index, f"r{m}", f"v{k}")
+              for m, (k, r) in enumerate(folds)]
+    for before, _, _ in folded:
+        lines += ["    " + ln for ln in before]
     indent = "    "
     for d in range(ndim):
         lines.append(f"{indent}for j{d} in range({'n' + str(d)}):")
@@ -53,10 +72,17 @@ def build_elemwise(op, node):
     for line in body:
         lines.append(indent + line)
     store = _index(ndim, [False] * ndim)
-    for j, r in enumerate(results):
-        lines.append(f"{indent}o{j}[{store}] = {r}")
-    outs = ", ".join(f"o{j}" for j in range(len(node.outputs)))
-    lines.append(f"    return {outs}" if len(node.outputs) == 1 else f"    return ({outs},)")
+    for j in stored:
+        lines.append(f"{indent}o{j}[{store}] = {results[j]}")
+    for k in sorted({k for k, _ in folds}):
+        # the element as the array would hold it (what the reduction would read)
+        dt = np_type(node.outputs[k].type.dtype)
+        lines.append(f"{indent}v{k} = {dt}({results[k]})")
+    for _, each, _ in folded:
+        lines += [indent + ln for ln in each]
+    outs = [f"o{j}" for j in stored] + [res for _, _, res in folded]
+    lines.append(f"    return {outs[0]}" if len(outs) == 1
+                 else f"    return ({', '.join(outs)},)")
     src = "\n".join(lines) + "\n"
     return Kernel(src, imports=kernel_imports(src))
 

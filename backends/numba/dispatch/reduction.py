@@ -308,6 +308,56 @@ def _indent(lines, depth):
 
 # --------------------------------------------------------------------- CAReduce
 
+def _acc_dtype(op, in_dt, out_dt):
+    name = op.scalar_op.name
+    if name in ("add", "mul"):
+        return op.acc_dtype or out_dt
+    return _REDUCERS[name][1](in_dt)
+
+
+def _empty_check(op, axes, lengths):
+    """max/min of nothing has no identity: the check on the reduced lengths."""
+    name = op.scalar_op.name
+    if name not in ("maximum", "minimum") or not axes:
+        return []
+    return [f"if {_prod([lengths[d] for d in axes])} == 0:",
+            f"    raise ValueError('{_REDUCERS[name][2]}: zero-size array to reduction "
+            "operation with no identity')"]
+
+
+def keeps_last_axis(node) -> bool:
+    """Whether the CAReduce ``node`` keeps its input's last axis: it then folds each
+    element into the accumulator of its kept index, in C order (no scalar fold, no
+    pairwise sums), so an elementwise loop nest over the input can do it as it computes
+    the elements (``fold_in_loop``) and give the same values to the bit."""
+    x = node.inputs[0]
+    return x.ndim > 0 and (x.ndim - 1) not in node.op._axes(x.ndim)
+
+
+def fold_in_loop(node, lengths, index, acc_name, value):
+    """The reduction ``node`` (``keeps_last_axis``) folded into a loop nest over its
+    input's shape: (lines before the nest, lines in its body, the result expression).
+    ``lengths``/``index``: the names of the nest's lengths and indices per axis;
+    ``value``: the element's expression, of the input's dtype. The same lines as the
+    kernel's own loop (build_careduce), so the same values to the bit."""
+    op = node.op
+    x = node.inputs[0]
+    n = x.ndim
+    name = op.scalar_op.name
+    in_dt, out_dt = x.type.dtype, node.outputs[0].type.dtype
+    axes = op._axes(n)
+    acc = _acc_dtype(op, in_dt, out_dt)
+    kept = [d for d in range(n) if d not in axes]
+    before = _empty_check(op, axes, lengths)
+    before.append(f"{acc_name} = np.full({_shape([lengths[d] for d in kept])}, "
+                  f"{_identity(name, acc)}, dtype={np_type(acc)})")
+    v = f"{acc_name}_v"
+    body = [f"{v} = {cast(value, in_dt, acc)}"] + \
+        _fold(name, acc, f"{acc_name}[{_idx([index[d] for d in kept])}]", v)
+    result = acc_name if acc == out_dt else f"{acc_name}.astype({np_type(out_dt)})"
+    return before, body, result
+
+
 @register(CAReduce)
 def build_careduce(op, node):
     """One pass over the input in C order; trailing reduced axes fold in a scalar."""
@@ -316,10 +366,7 @@ def build_careduce(op, node):
     name = op.scalar_op.name
     in_dt, out_dt = x.type.dtype, node.outputs[0].type.dtype
     axes = op._axes(n)
-    if name in ("add", "mul"):
-        acc = op.acc_dtype or out_dt
-    else:
-        acc = _REDUCERS[name][1](in_dt)
+    acc = _acc_dtype(op, in_dt, out_dt)
     what = _REDUCERS[name][2]
     ident = _identity(name, acc)
     kept = [d for d in range(n) if d not in axes]
@@ -331,11 +378,17 @@ def build_careduce(op, node):
 
     lines = ["def KERNEL_NAME(a0):"]
     lines += [f"    n{d} = a0.shape[{d}]" for d in range(n)]
-    if name in ("maximum", "minimum") and axes:
-        lines += [f"    if {_prod([f'n{d}' for d in axes])} == 0:",
-                  f"        raise ValueError('{what}: zero-size array to reduction operation "
-                  "with no identity')"]
     j = [f"j{d}" for d in range(n)]
+    if t == 0 and n:  # the last axis kept: the fold that an elementwise loop may do too
+        before, body, result = fold_in_loop(node, [f"n{d}" for d in range(n)], j, "r",
+                                            f"a0[{_idx(j)}]")
+        lines += _indent(before, 1)
+        for d in range(n):
+            lines += _indent([f"for {j[d]} in range(n{d}):"], d + 1)
+        lines += _indent(body, n + 1)
+        lines.append(f"    return {result}")
+        return Kernel("\n".join(lines) + "\n")
+    lines += _indent(_empty_check(op, axes, [f"n{d}" for d in range(n)]), 1)
     kidx = _idx([j[d] for d in kept])
 
     def load(index):

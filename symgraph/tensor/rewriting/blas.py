@@ -33,9 +33,25 @@ before fusion would bury the additions in a Composite; scan bodies get the same
 pipeline (symgraph/scan/rewriting.py). Values: as gemm computes them (its own
 order of additions: the last bits may differ from two separate steps); ``c *
 dot(x, y)`` with c = 0 still gives NaN where the product is inf or NaN.
+
+``local_sum_mul_to_dot`` (also 'specialize') turns a sum over the first or last
+axis of a product with a vector that broadcasts along every other axis into a
+matrix-vector product::
+
+    sum(x * v[None, :], axis=1)     ->  dot(x, v)
+    sum(x * v[:, None], axis=0)     ->  dot(v, x)
+    sum(t * v[None, None, :], axis=2) ->  reshape(dot(reshape(t, (-1, k)), v), t.shape[:2])
+
+Gradients make this shape wherever a broadcast multiplication is differentiated
+(the gradient of ``a[:, None] * v[None, :]`` with respect to ``a`` is the sum of the
+output gradient times ``v`` along the broadcast axis); the elementwise form writes
+the whole product to memory and reads it again to sum it, the product reads ``x``
+once. Values: the sum's order of additions becomes BLAS's.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from symgraph.graph.rewriting.basic import node_rewriter
 from symgraph.graph.rewriting.db import register
@@ -44,9 +60,11 @@ from symgraph.tensor.blas import GEMM_DTYPES, gemm_no_inplace
 from symgraph.tensor.dot import Dot
 from symgraph.tensor.elemwise import DimShuffle, Elemwise, dimshuffle
 from symgraph.tensor.math import cast
+from symgraph.tensor.reduction import CAReduce
+from symgraph.tensor.shape import reshape, shape_i, specify_shape
 from symgraph.tensor.rewriting.math import (
-    _ADD_FAMILY, _absorbed, _add, _collect, _finish, _mul, _neg, _single_client, _sop_name,
-    _sub,
+    _ADD_FAMILY, _absorbed, _add, _collect, _finish, _mul, _neg, _shuffle, _single_client,
+    _sop_name, _sub,
 )
 from symgraph.tensor.variable import TensorConstant
 
@@ -155,3 +173,66 @@ def local_gemm(fgraph, node):
     for sign, term in others:
         acc = _add(acc, term) if sign > 0 else _sub(acc, term)
     return None if (new := _finish(acc, out)) is None else [new]
+
+
+def _vector_factor(factors, axis, ndim):
+    """The index of the one factor that is long on ``axis`` only (static length 1
+    on every other axis, not on ``axis``), or None."""
+    found = [i for i, f in enumerate(factors)
+             if all(f.type.shape[d] == 1 for d in range(ndim) if d != axis)
+             and f.type.shape[axis] != 1]
+    return found[0] if len(found) == 1 else None
+
+
+@register("fast_run", "gemm", phase="specialize")
+@node_rewriter([CAReduce])
+def local_sum_mul_to_dot(fgraph, node):
+    """sum(x * v, axis) with v a vector broadcast along every other axis, the axis the
+    first or last -> a matrix-vector product of x (flattened to 2-d) and v (speed: one
+    BLAS call reading x instead of a product array written and read back)."""
+    op = node.op
+    (prod,) = node.inputs
+    out = node.outputs[0]
+    ndim = prod.ndim
+    if op.scalar_op.name != "add" or ndim < 2 or prod.dtype not in GEMM_DTYPES \
+            or out.dtype != prod.dtype or op.acc_dtype not in (None, prod.dtype):
+        return None
+    axes = op._axes(ndim)
+    if len(axes) != 1 or axes[0] not in (0, ndim - 1):
+        return None
+    axis = axes[0]
+    if _sop_name(prod) != "mul" or not _single_client(fgraph, prod):
+        return None
+    factors = [leaf for _, _, leaf in _collect(fgraph, prod, ("mul",))[0]]
+    at = _vector_factor(factors, axis, ndim)
+    if at is None or any(f.dtype != prod.dtype for f in factors):
+        return None
+    rest = [f for i, f in enumerate(factors) if i != at]
+    x = rest[0]
+    for f in rest[1:]:
+        x = _mul(x, f)
+    if x.type.broadcastable != prod.type.broadcastable:
+        return None  # x is broadcast somewhere itself: not a plain product with v
+    v = _shuffle(factors[at], (axis,))  # (composed with the broadcasting shuffle)
+    kept = [shape_i(prod, d, fgraph) for d in range(ndim) if d != axis]
+    k = shape_i(prod, axis, fgraph)
+    if ndim == 2:
+        new = Dot()(x, v) if axis == 1 else Dot()(v, x)
+    else:
+        static = [prod.type.shape[d] for d in range(ndim) if d != axis]
+        if all(n is not None for n in static):
+            rows = constant(int(np.prod(static)), dtype="int64")
+        else:
+            rows = kept[0]
+            for d in kept[1:]:
+                rows = rows * d
+        if axis == ndim - 1:
+            new = Dot()(reshape(x, (rows, k)), v)
+        else:
+            new = Dot()(v, reshape(x, (k, rows)))
+        new = reshape(new, kept)
+    new = specify_shape(new, [s if s is not None else n for s, n in
+                              zip(out.type.shape, new.type.shape)])
+    if new.type != out.type:
+        return None
+    return [new]

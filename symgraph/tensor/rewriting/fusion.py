@@ -44,11 +44,12 @@ one node (siblings); the shared value rides along as an extra output of one of
 them. A fused Elemwise is a compile-time form: it has no gradient of its own
 (differentiate the graph before compiling it, as function() does).
 
-Later, not now: a CAReduce (sum, max...) whose input is an Elemwise (fused or
-not) with no other client could be fused into one loop by a compiling backend
-that accumulates as it computes (no temporary for the reduced array). The groups
-built here keep that possible: the reduction's input is the single output of one
-Elemwise(Composite) node, whose clients a backend can inspect.
+A CAReduce (sum, max...) whose input is an output of an Elemwise (fused or not)
+is left to the backend: the numba linker computes a reduction that keeps the last
+axis in the Elemwise's loop as the elements come (backends/numba/linker.py,
+FOLD_REDUCTIONS), and does not store the output where the reduction is its only
+reader. The groups built here keep that possible: the reduction's input is an
+output of one Elemwise(Composite) node, whose clients a backend can inspect.
 """
 
 from __future__ import annotations

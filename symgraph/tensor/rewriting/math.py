@@ -12,8 +12,12 @@ spellings of the same computation, and removes work that cannot change a value.
   factors, constants folded, ``x*1``, ``x/1`` dropped, ``x*(-1) -> -x`` and ``x/x``
   cancelled where exact.
 * ``local_dimshuffle_dimshuffle``, ``local_dimshuffle_constant``,
-  ``local_dimshuffle_lift`` (a DimShuffle moved below an Elemwise) and
+  ``local_dimshuffle_lift`` (a DimShuffle moved below an Elemwise),
+  ``local_reshape_transposed_elemwise`` (an Elemwise reshaped after a transpose is
+  computed transposed, when its other readers are reductions) and
   ``local_reshape_reshape``.
+* ``local_add_inc_subtensor_zeros``: ``a + inc_subtensor(zeros[idx], y) ->
+  inc_subtensor(a[idx], y)`` (gradients of sliced vectors: a chain of writes).
 * ``local_reduce_dimshuffle`` (a reduction of a DimShuffle reduces the input over the
   mapped axes), ``local_reduce_reduce`` (two reductions of one kind -> one),
   ``local_sum_alloc`` (a sum over dimensions an alloc broadcast -> value * length),
@@ -66,7 +70,7 @@ from symgraph.tensor.creation import Alloc, alloc
 from symgraph.tensor.elemwise import DimShuffle, Elemwise, broadcast_static_shape
 from symgraph.tensor.math import cast, elemwise_of
 from symgraph.tensor.reduction import CAReduce
-from symgraph.tensor.shape import Reshape, shape_i
+from symgraph.tensor.shape import Reshape, shape_i, specify_shape
 from symgraph.tensor.variable import TensorConstant
 
 _add = elemwise_of(sm.add)
@@ -436,6 +440,55 @@ def local_add_canonize(fgraph, node):
     return [new]
 
 
+def _all_zeros(var) -> bool:
+    """Whether ``var`` is known to hold zeros only: a constant, or an alloc of one."""
+    if isinstance(var, TensorConstant):
+        data = np.asarray(var.data)
+        return data.size > 0 and not np.any(data)
+    node = var.owner
+    return node is not None and isinstance(node.op, Alloc) and _all_zeros(node.inputs[0])
+
+
+@register("fast_run", "arith", phase="canonicalize")
+@node_rewriter([Elemwise])
+def local_add_inc_subtensor_zeros(fgraph, node):
+    """a ± inc_subtensor(zeros[idx], y) -> inc_subtensor(a[idx], ±y) when the other
+    terms make one array of the sum's full shape (Theano's
+    local_IncSubtensor_serialize).
+
+    The gradient with respect to a vector that was sliced into pieces (parameters
+    packed in one flat vector: B5's weights; a jacobian's rows of such) is a sum of
+    zero arrays each with one piece written in. Applied term by term this becomes a
+    chain of writes into one array, without the zero arrays nor the sum of them.
+    Values: ``0 + y + a`` becomes ``a + y`` (the same but for the sign of a zero)."""
+    out = node.outputs[0]
+    if _sop_name(out) not in _ADD_FAMILY or _absorbed(fgraph, out, _ADD_FAMILY):
+        return None  # an inner sum: the root's rewrite sees its terms
+    from symgraph.tensor.subtensor import IncSubtensor
+    leaves, _ = _collect(fgraph, out, _ADD_FAMILY)
+    if len(leaves) < 2:
+        return None
+    for j, (sign, _, term) in enumerate(leaves):
+        inc = term.owner
+        if inc is None or type(inc.op) is not IncSubtensor or inc.op.set_instead_of_inc \
+                or term.type != out.type or not _single_client(fgraph, term) \
+                or not _all_zeros(inc.inputs[0]):
+            continue
+        rest = [(s, t) for k, (s, _, t) in enumerate(leaves) if k != j]
+        base = _build_sum([t for s, t in rest if s > 0], [t for s, t in rest if s < 0],
+                          None, out.dtype)
+        if base.dtype != out.dtype or base.type.broadcastable != out.type.broadcastable:
+            continue  # the other terms broadcast: they are not one full array
+        y = inc.inputs[1] if sign > 0 else _neg(inc.inputs[1])
+        new = IncSubtensor(inc.op.idx_list)(base, y, *inc.inputs[2:])
+        if new.type != out.type:  # the zeros told the static shape: keep it
+            new = specify_shape(new, out.type.shape)
+        if new.type != out.type:
+            continue
+        return [new]
+    return None
+
+
 def _through_shared_negs(leaves, dtype):
     """Leaves that are negs used elsewhere too (so not absorbed) are looked through
     where that costs no new op: ``-(-x)`` and ``a - (-x)`` always, ``a + (-x)`` when
@@ -662,6 +715,58 @@ def local_dimshuffle_lift(fgraph, node):
     if new.type != out.type:
         return None
     return [new]
+
+
+def _reads_any_layout(client) -> bool:
+    """Whether ``client`` (a node, or "output") costs no more on a transposed view of
+    its input: a reduction (it reduces the mapped axes: local_reduce_dimshuffle), a
+    DimShuffle (composed), a shape."""
+    from symgraph.tensor.shape import Shape, Shape_i
+    return not isinstance(client, str) and \
+        isinstance(client.op, (CAReduce, DimShuffle, Shape, Shape_i))
+
+
+@register("fast_run", "dimshuffle", phase="canonicalize")
+@node_rewriter([Reshape])
+def local_reshape_transposed_elemwise(fgraph, node):
+    """reshape(y.transpose(p)) with y = elemwise(a, b) also used by reductions ->
+    y2 = elemwise(a.transpose(p), b.transpose(p)) computed in the transposed order,
+    reshaped (a view), and the reductions reading y2.transpose(inverse p).
+
+    The reshape of a transpose copies the whole array, and y is written once already:
+    computing y in the order the reshape wants saves that copy (the vectorised
+    jacobian's products with a shared matrix transpose their batched operand so:
+    B5's Hessian). local_dimshuffle_lift does this when the reshape is y's only
+    reader; here y also has readers that do not care about its layout. Only for
+    permutations that keep the last axis in place, so that the elemwise loop still
+    reads its inputs' rows contiguously."""
+    (ds_out, _) = node.inputs
+    ds = ds_out.owner
+    if ds is None or not isinstance(ds.op, DimShuffle):
+        return None
+    order = ds.op.new_order
+    n = len(order)
+    if "x" in order or ds.op.drop or sorted(order) != list(range(n)) or n < 2 \
+            or order[-1] != n - 1 or list(order) == list(range(n)):
+        return None
+    y = ds.inputs[0]
+    inner = y.owner
+    if inner is None or not isinstance(inner.op, Elemwise) or len(inner.outputs) != 1 \
+            or inner.op.inplace_pattern:
+        return None
+    others = [c for c, _ in fgraph.clients.get(y, ()) if c is not ds]
+    if not others or not all(_reads_any_layout(c) for c in others):
+        return None  # a sole reader: local_dimshuffle_lift's case
+    new = inner.op(*[_shuffle(i, order) for i in inner.inputs])
+    if new.type != ds_out.type:
+        return None
+    inverse = [0] * n
+    for k, o in enumerate(order):
+        inverse[o] = k
+    back = _shuffle(new, inverse)
+    if back.type != y.type:
+        return None
+    return {ds_out: new, y: back}
 
 
 @register("fast_run", "reshape", phase="canonicalize")

@@ -242,3 +242,52 @@ def test_short_static_last_axis_is_summed_inline_bit_for_bit(rng):
     zero = np.complex128(complex(-0.0, -0.0))
     want = [np.complex128(0) + _pairwise_reference(row, zero) for row in zv]
     assert _same_bits(got[-1], want, "complex128")
+
+
+# ------------------------------------------- reductions folded into an Elemwise's loop
+
+def _folded_reductions(f):
+    """The reduction nodes that ``f``'s graph function computes in Elemwise loops."""
+    from backends.numba.linker import _Folded, _kernels
+
+    fg = f.maker.fgraph
+    return [str(r.op) for unit, _ in _kernels(fg, fg.toposort()) if isinstance(unit, _Folded)
+            for r in unit.reductions]
+
+
+def test_reductions_keeping_the_last_axis_fold_into_the_elemwise_loop(rng, monkeypatch):
+    """A reduction of an Elemwise's output that keeps the last axis is computed in the
+    Elemwise's loop nest (the output not stored where nothing else reads it), with the
+    bits of the two kernels apart: sums, a max with NaN, int8 values summed in int64, a
+    reduced output that is also a graph output, two reductions of one output. A sum
+    over the last axis (pairwise) stays a kernel of its own."""
+    import backends.numba.linker as linker
+
+    x = T.dmatrix("x")
+    t = T.tensor("float64", shape=(None, None, None), name="t")
+    b = T.bmatrix("b")
+    e = T.exp(x) * 2.0 - x
+    u = T.tanh(t) * t + 1.0
+    w = b * b  # wraps in int8
+    outs = [e.sum(axis=0), e.sum(axis=1), u.max(axis=(0, 1)), u.sum(axis=1), u,
+            w.sum(axis=0), T.prod(u, axis=0)]
+    f, ref = compile_both([x, t, b], outs)
+    assert sorted(_folded_reductions(f)) == sorted(
+        [str(o.owner.op) for o in (outs[0], outs[2], outs[3], outs[5], outs[6])])
+    monkeypatch.setattr(linker, "FOLD_REDUCTIONS", False)
+    apart = sg.function([x, t, b], outs, mode="numba")
+    assert not _folded_reductions(apart)
+    xv = rng.normal(size=(5, 3)) * 10.0 ** rng.integers(-3, 3, size=(5, 3))
+    xv[1, 2], xv[3, 0] = np.inf, -0.0
+    tv = rng.normal(size=(4, 6, 3))
+    tv[2, 1, 0] = np.nan
+    bv = rng.integers(-128, 128, size=(7, 2)).astype("int8")
+    got = check_same(f, ref, xv, tv, bv)
+    for g, a in zip(got, apart(xv, tv, bv)):
+        assert g.dtype == a.dtype and g.shape == a.shape
+        assert g.tobytes() == a.tobytes()
+    assert got[5].dtype == ref(xv, tv, bv)[5].dtype
+    # empty inputs: an empty sum, and a max over nothing raises as the kernel would
+    check_same(f, ref, xv[:0], tv[:, :, :0], bv[:0])
+    with pytest.raises(ValueError, match="Apply node that failed"):
+        f(xv, tv[:0], bv)

@@ -208,3 +208,77 @@ def test_rewritten_sums_keep_values():
 
     check()
     assert any(fired) and not all(fired)
+
+
+# ----------------------------------------------------------- local_sum_mul_to_dot
+
+def _reductions(f):
+    from symgraph.tensor.reduction import CAReduce
+    return ops(f, CAReduce)
+
+
+m3 = TensorType("float64", shape=(None, None, None))("m3")
+m3s = TensorType("float64", shape=(2, 3, 4))("m3s")
+vec = TensorType("float64", shape=(None,))("vec")
+SUM_MUL = {  # expression -> (inputs, shapes)
+    "sum(a * v[None, :], 1)": (lambda: T.sum(a * vec[None, :], axis=1), [a, vec], [(3, 5), (5,)]),
+    "sum(v[:, None] * a, 0)": (lambda: T.sum(vec[:, None] * a, axis=0), [a, vec], [(3, 5), (3,)]),
+    "sum(t * v[None, None, :], 2)": (lambda: T.sum(m3 * vec[None, None, :], axis=2),
+                                     [m3, vec], [(2, 3, 4), (4,)]),
+    "sum(t * v[:, None, None], 0)": (lambda: T.sum(vec[:, None, None] * m3, axis=0),
+                                     [m3, vec], [(2, 3, 4), (2,)]),
+    "static sum(t * v, 2)": (lambda: T.sum(m3s * vec[None, None, :], axis=2),
+                             [m3s, vec], [(2, 3, 4), (4,)]),
+    "sum(a * b * v, 1)": (lambda: T.sum(a * T.exp(z) * vec[None, :], axis=1),
+                          [a, z, vec], [(3, 4), (3, 4), (4,)]),
+}
+SUM_MUL_LEFT_ALONE = {
+    "middle axis": (lambda: T.sum(m3 * vec[None, :, None], axis=1), [m3, vec], [(2, 3, 4), (3,)]),
+    "both axes": (lambda: T.sum(a * row, axis=(0, 1)), [a, row], [(1, 4), (1, 4)]),
+    "v not broadcast": (lambda: T.sum(a * b.T, axis=1), [a, b], [(3, 5), (5, 3)]),
+    "product used twice": (lambda: [T.sum(a * vec[None, :], axis=1), T.exp(a * vec[None, :])],
+                           [a, vec], [(3, 5), (5,)]),
+    "x broadcast too": (lambda: T.sum(row.T * vec[None, :], axis=1), [row, vec], [(1, 4), (4,)]),
+}
+
+
+@pytest.mark.parametrize("name", list(SUM_MUL))
+def test_sum_of_product_with_a_vector_is_a_dot(name, mode, rng):
+    build, inputs, shapes = SUM_MUL[name]
+    out = build()
+    f, ref = compile_pair(mode, inputs, out)
+    assert f.rewrite_report().get("local_sum_mul_to_dot") == 1
+    assert not _reductions(f) and len(ops(f, Dot)) == 1, sg.printing.debugprint(f, file="str")
+    assert f.maker.fgraph.outputs[0].type == out.type
+    vals = values(rng, inputs, shapes)
+    assert_allclose(f(*vals), ref(*vals))
+    vals[0][(0,) * vals[0].ndim] = np.inf  # inf and NaN (inf * 0) propagate alike
+    vals[-1][0] = 0.0
+    assert_allclose(f(*vals), ref(*vals))
+
+
+@pytest.mark.parametrize("name", list(SUM_MUL_LEFT_ALONE))
+def test_sum_of_product_left_alone(name, mode, rng):
+    build, inputs, shapes = SUM_MUL_LEFT_ALONE[name]
+    outs = build()
+    outs = outs if isinstance(outs, list) else [outs]
+    f, ref = compile_pair(mode, inputs, outs)
+    assert not f.rewrite_report().get("local_sum_mul_to_dot")
+    vals = values(rng, inputs, shapes)
+    for got, want in zip(f(*vals), ref(*vals)):
+        assert_allclose(got, want)
+
+
+def test_sum_of_product_dtypes(rng):
+    ai = mat("int64")
+    vi = TensorType("int64", shape=(None,))("vi")
+    f = sg.function([ai, vi], T.sum(ai * vi[None, :], axis=1), mode=Mode("py"))
+    assert not f.rewrite_report().get("local_sum_mul_to_dot")  # no BLAS for integers
+    af = mat("float32")
+    vf = TensorType("float32", shape=(None,))("vf")
+    f32 = sg.function([af, vf], T.sum(af * vf[None, :], axis=1), mode=Mode("py"))
+    assert f32.rewrite_report().get("local_sum_mul_to_dot") == 1
+    av, vv = values(rng, [af, vf], [(4, 3), (3,)])
+    got = f32(av, vv)
+    assert got.dtype == "float32"
+    assert_allclose(got, (av * vv).sum(axis=1), rtol=1e-5)

@@ -431,3 +431,65 @@ def test_terms_of_equal_structure_are_ordered_by_creation_not_identity():
     shuffled = [deep[2], deep[0], deep[3], deep[1]]
     ordered = _sorted_terms(fg, shuffled)
     assert ordered == sorted(deep, key=lambda v: v.auto_name)
+
+
+# =========================================================================== layout and writes
+
+def test_reshape_of_transposed_elemwise_computes_it_transposed(mode):
+    from symgraph.tensor.shape import Reshape
+
+    t = T.tensor3("t")
+    y = T.exp(t) * t - 1.0
+    flat = T.reshape(y.dimshuffle(1, 0, 2), (t.shape[1], -1))
+    rewrites = ("local_reshape_transposed_elemwise", "local_dimshuffle_lift",
+                "local_reduce_dimshuffle", "local_dimshuffle_dimshuffle")
+    fast, ref = compile_both(mode, [t], [flat, T.sum(y, axis=1), y.shape[0]], *rewrites)
+    assert fired(fast, "local_reshape_transposed_elemwise") == 1
+    (reshape,) = nodes(fast, Reshape)
+    assert isinstance(reshape.inputs[0].owner.op, Elemwise)  # no transpose to copy
+    (red,) = nodes(fast, CAReduce)
+    assert red.op.axis == (0,) and red.inputs[0] is reshape.inputs[0]
+    tv = np.array(list(EDGE) * 3).reshape(2, 3, 4)
+    same_values(fast, ref, tv)
+    # not when another reader would get a transposed view (an Elemwise: strided reads),
+    # nor for a permutation that moves the last axis, nor for a sole reader (the lift's)
+    for outs in ([flat, y + 1.0], [T.reshape(y.dimshuffle(2, 1, 0), (-1,)), T.sum(y)],
+                 [flat]):
+        fast2, ref2 = compile_both(mode, [t], outs, "local_reshape_transposed_elemwise")
+        assert fired(fast2, "local_reshape_transposed_elemwise") == 0
+        same_values(fast2, ref2, tv)
+
+
+def test_sum_of_writes_into_zeros_becomes_a_chain_of_writes(mode):
+    from symgraph.tensor.subtensor import IncSubtensor
+
+    a, p, q = T.dvector("a"), T.dvector("p"), T.dvector("q")
+    zeros = T.zeros((5,))
+
+    def w1():
+        return T.inc_subtensor(zeros[1:3], p)
+
+    def w2():
+        return T.inc_subtensor(zeros[3:], q)
+
+    outs = [w1() + (w2() + a), a - T.inc_subtensor(zeros[:2], p),
+            T.inc_subtensor(zeros[:2], q) + T.inc_subtensor(zeros[2:4], p)]
+    fast, ref = compile_both(mode, [a, p, q], outs, "local_add_inc_subtensor_zeros")
+    assert fired(fast, "local_add_inc_subtensor_zeros") == 4
+    assert not [n for n in nodes(fast, Elemwise) if n.op.scalar_op.name in ("add", "sub")]
+    o = fast.maker.fgraph.outputs
+    chain, writes = o[0], 0
+    while chain.owner is not None:  # (SpecifyShape keeps the zeros' static length)
+        writes += isinstance(chain.owner.op, IncSubtensor)
+        chain = chain.owner.inputs[0]
+    assert writes == 2 and chain is fast.maker.fgraph.inputs[0]  # written into a copy of a
+    assert IncSubtensor in [type(n.op) for n in sg.graph.basic.io_toposort([a], [o[1]])]
+    av = np.array([0.0, -1.5, np.inf, 1e300, np.nan])
+    same_values(fast, ref, av, np.array([2.0, -np.inf]), np.array([1.0, -0.0]))
+    # not when the other terms broadcast, nor for a set, nor for a write read elsewhere
+    s = T.dscalar("s")
+    shared = w2()
+    outs2 = [w1() + s, T.set_subtensor(zeros[1:3], p) + a, shared + a, T.exp(shared)]
+    fast2, ref2 = compile_both(mode, [a, p, q, s], outs2, "local_add_inc_subtensor_zeros")
+    assert fired(fast2, "local_add_inc_subtensor_zeros") == 0
+    same_values(fast2, ref2, av, np.array([2.0, 3.0]), np.array([1.0, 4.0]), np.float64(2.0))
