@@ -118,20 +118,26 @@ def _c_order(perform):
     return run
 
 
+def _kernel(node):
+    """``node``'s numba kernel, or None when it runs ``perform`` in object mode."""
+    from backends.numba.dispatch import builder_for
+    from backends.numba.dispatch.objmode import NotSupported
+
+    builder = builder_for(node.op)
+    try:
+        return builder(node.op, node) if builder is not None else None
+    except NotSupported:
+        return None
+
+
 def _twin(node):
     """A perform(node, inputs, storage) running ``node``'s numba kernel compiled alone;
     "perform" when the kernel runs ``perform`` in object mode anyway; None when the
     kernel holds a Python object (it cannot be cached, nor shared)."""
-    from backends.numba.dispatch import builder_for
-    from backends.numba.dispatch.objmode import NotSupported
     from backends.numba.linker import compile_graph
     from symgraph.graph.fg import FunctionGraph
 
-    builder = builder_for(node.op)
-    try:
-        kernel = builder(node.op, node) if builder is not None else None
-    except NotSupported:
-        kernel = None
+    kernel = _kernel(node)
     if kernel is None:
         return "perform"
     if kernel.runtime_globals or kernel.uncacheable:
@@ -163,19 +169,6 @@ def _twin(node):
     return perform
 
 
-def _runs_perform(node) -> bool:
-    """Whether ``node``'s numba kernel runs its ``perform`` (object mode) anyway."""
-    from backends.numba.dispatch import builder_for
-    from backends.numba.dispatch.objmode import NotSupported
-
-    builder = builder_for(node.op)
-    if builder is None:
-        return True
-    try:
-        return builder(node.op, node) is None
-    except NotSupported:
-        return True
-
 
 def step_for(node, compile_twins=True):
     """The perform that runs ``node`` in the tier, or None if none is exact (or if
@@ -199,7 +192,8 @@ def step_for(node, compile_twins=True):
     if t is not None:
         return t
     if not compile_twins:
-        return node.op.perform if _runs_perform(node) else None
+        # a kernel that runs ``perform`` (object mode) anyway needs no compile either
+        return node.op.perform if _kernel(node) is None else None
     t = _twin(node)
     if t == "perform":
         return node.op.perform

@@ -334,6 +334,17 @@ def keeps_last_axis(node) -> bool:
     return x.ndim > 0 and (x.ndim - 1) not in node.op._axes(x.ndim)
 
 
+def _reduction_parts(node):
+    """(input ndim, scalar op name, input dtype, output dtype, reduced axes,
+    accumulator dtype, kept axes) of a CAReduce node."""
+    op, x = node.op, node.inputs[0]
+    n = x.ndim
+    in_dt, out_dt = x.type.dtype, node.outputs[0].type.dtype
+    axes = op._axes(n)
+    return (n, op.scalar_op.name, in_dt, out_dt, axes, _acc_dtype(op, in_dt, out_dt),
+            [d for d in range(n) if d not in axes])
+
+
 def fold_in_loop(node, lengths, index, acc_name, value):
     """The reduction ``node`` (``keeps_last_axis``) folded into a loop nest over its
     input's shape: (lines before the nest, lines in its body, the result expression).
@@ -341,13 +352,7 @@ def fold_in_loop(node, lengths, index, acc_name, value):
     ``value``: the element's expression, of the input's dtype. The same lines as the
     kernel's own loop (build_careduce), so the same values to the bit."""
     op = node.op
-    x = node.inputs[0]
-    n = x.ndim
-    name = op.scalar_op.name
-    in_dt, out_dt = x.type.dtype, node.outputs[0].type.dtype
-    axes = op._axes(n)
-    acc = _acc_dtype(op, in_dt, out_dt)
-    kept = [d for d in range(n) if d not in axes]
+    n, name, in_dt, out_dt, axes, acc, kept = _reduction_parts(node)
     before = _empty_check(op, axes, lengths)
     before.append(f"{acc_name} = np.full({_shape([lengths[d] for d in kept])}, "
                   f"{_identity(name, acc)}, dtype={np_type(acc)})")
@@ -361,15 +366,9 @@ def fold_in_loop(node, lengths, index, acc_name, value):
 @register(CAReduce)
 def build_careduce(op, node):
     """One pass over the input in C order; trailing reduced axes fold in a scalar."""
-    x = node.inputs[0]
-    n = x.ndim
-    name = op.scalar_op.name
-    in_dt, out_dt = x.type.dtype, node.outputs[0].type.dtype
-    axes = op._axes(n)
-    acc = _acc_dtype(op, in_dt, out_dt)
+    n, name, in_dt, out_dt, axes, acc, kept = _reduction_parts(node)
     what = _REDUCERS[name][2]
     ident = _identity(name, acc)
-    kept = [d for d in range(n) if d not in axes]
     t = 0
     while t < n and (n - 1 - t) in axes:
         t += 1
@@ -400,7 +399,7 @@ def build_careduce(op, node):
     if pairwise:
         zero = (f"{np_type(acc)}(-0.0)" if acc in FLOATS
                 else f"{np_type(acc)}(complex(-0.0, -0.0))")
-        length = x.type.shape[n - 1]
+        length = node.inputs[0].type.shape[n - 1]
         if t == 1 and length is not None and length <= INLINE_PAIRWISE:
             # a short last axis of static length: pairwise_sum's one block, written inline
             # (its loads trust the length: checked once)

@@ -179,16 +179,20 @@ CASES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
-def compiled(name):
-    """(node, kernel perform, twin perform) of a case, built once per session."""
-    fn, specs = CASES[name]
-    node = elemwise_node(fn, specs)
+def kernel_and_twin(node):
+    """(node, its kernel compiled alone, its NumPy twin); the twin must exist."""
     twin = numpy_twin(node)
     assert twin is not None, f"{node.op} is not covered"
     kernel = _twin(node)
     assert callable(kernel)
     return node, kernel, twin
+
+
+@functools.lru_cache(maxsize=None)
+def compiled(name):
+    """(node, kernel perform, twin perform) of a case, built once per session."""
+    fn, specs = CASES[name]
+    return kernel_and_twin(elemwise_node(fn, specs))
 
 
 @st.composite

@@ -12,13 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import symgraph.tensor as T
-from backends.numba.exact import _twin
 from backends.numba.numpy_twins import numpy_twin
 from symgraph.tensor.nnet import (
     CrossentropyCategorical1Hot, CrossentropySoftmax1Hot, LogSoftmax, Softmax,
 )
 from tests.backends.numba.numpy_twins.test_elemwise import (
-    SETTINGS, assert_new_c_arrays, assert_same_bits, laid_out, run, values,
+    SETTINGS, assert_new_c_arrays, assert_same_bits, kernel_and_twin, laid_out, run, values,
 )
 
 # name -> (op, input dtype, static shape of the input, label dtype or None)
@@ -50,12 +49,7 @@ def nnet_node(op, dtype, shape, label_dtype):
 
 @functools.lru_cache(maxsize=None)
 def compiled(name):
-    node = nnet_node(*CASES[name])
-    twin = numpy_twin(node)
-    assert twin is not None, f"{node.op} is not covered"
-    kernel = _twin(node)
-    assert callable(kernel)
-    return node, kernel, twin
+    return kernel_and_twin(nnet_node(*CASES[name]))
 
 
 @st.composite
